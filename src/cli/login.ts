@@ -1,0 +1,6 @@
+// `ccmux login`: placeholder until its issue lands.
+import { CliError, type Io } from "./io.ts";
+
+export function run(_argv: string[], _io: Io): Promise<number> {
+  return Promise.reject(new CliError("login is not built yet"));
+}

@@ -1,0 +1,6 @@
+// `ccmux serve`: placeholder until its issue lands.
+import { CliError, type Io } from "./io.ts";
+
+export function run(_argv: string[], _io: Io): Promise<number> {
+  return Promise.reject(new CliError("serve is not built yet"));
+}

@@ -1,0 +1,101 @@
+// The effective configuration after loading, env expansion, defaults and validation.
+import type { Api } from "./presets.ts";
+
+export type LogLevel = "error" | "warn" | "info" | "debug";
+export type AuthType = "apikey" | "oauth" | "passthrough";
+export type OAuthKind = "anthropic" | "anthropic-console" | "openai" | "oidc";
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  api_key?: string;
+  log_level: LogLevel;
+  log_format: "text" | "json";
+  allowed_hosts: string[];
+  max_body_mb: number;
+  timeouts: { api_timeout_ms: number; connect_timeout_ms: number };
+}
+
+export interface RouterConfig {
+  default?: string;
+  background?: string;
+  think?: string;
+  websearch?: string;
+  long_context?: string;
+  long_context_threshold: number;
+  auto_map_regex?: string;
+  background_regex?: string;
+  /** claude-code-mux key, accepted for compatibility; the subagent tag names its model itself. */
+  subagent?: string;
+  /** Seconds a provider is skipped after `cooldown_failures` consecutive failures. */
+  cooldown_s: number;
+  cooldown_failures: number;
+}
+
+export interface ProviderConfig {
+  name: string;
+  provider_type: string;
+  /** Resolved from provider_type: the protocol spoken upstream. */
+  api: Api;
+  auth_type: AuthType;
+  oauth_provider?: string;
+  api_key?: string;
+  /** Resolved: the config's base_url, else the preset's, without a trailing slash. */
+  base_url: string;
+  enabled: boolean;
+  /** Preset headers merged with the config's (config wins). */
+  headers: Record<string, string>;
+  models: string[];
+  /** OpenAI-compatible only: send max_completion_tokens instead of max_tokens. */
+  max_completion_tokens: boolean;
+  /** OpenAI-compatible only: clamp max_tokens to this (0 = no clamp). */
+  max_output_tokens: number;
+}
+
+export interface ModelMapping {
+  provider: string;
+  actual_model: string;
+  priority: number;
+  strip_beta_options: boolean;
+  strip_specific_beta: string[];
+}
+
+export interface ModelConfig {
+  name: string;
+  /** Sorted by priority, 1 first. */
+  mappings: ModelMapping[];
+}
+
+export interface AuthConfig {
+  token_file: string;
+  refresh_skew_s: number;
+}
+
+/** `[oauth.ID]`: overrides of the kind's built-in endpoints. All optional. */
+export interface OAuthAccountConfig {
+  kind?: OAuthKind;
+  client_id?: string;
+  authorize_url?: string;
+  token_url?: string;
+  revoke_url?: string;
+  redirect_uri?: string;
+  paste_redirect_uri?: string;
+  api_key_url?: string;
+  scopes?: string[];
+  issuer?: string;
+}
+
+export interface Config {
+  /** The file this came from; undefined for the embedded default. */
+  path?: string;
+  /** $CCMUX_HOME or ~/.claude-code-mux. */
+  home: string;
+  server: ServerConfig;
+  router: RouterConfig;
+  providers: ProviderConfig[];
+  models: ModelConfig[];
+  auth: AuthConfig;
+  oauth: Record<string, OAuthAccountConfig>;
+  /** Non-fatal notes from loading (legacy keys ignored, and so on). */
+  warnings: string[];
+}
