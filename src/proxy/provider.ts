@@ -1,0 +1,53 @@
+// The provider adapter interface: how the dispatcher talks to one upstream protocol.
+// The dispatcher owns failover, timeouts and the client stream; an adapter only turns one
+// ccmux request into one upstream HTTP exchange (credentials, URL, body, translation) and
+// hands back a web Response whose status the dispatcher inspects before committing to it.
+import type { Config } from "../config/types.ts";
+import type { TokenRecord } from "../auth/types.ts";
+import type { Candidate } from "./route_types.ts";
+
+/** Which endpoint the client called. */
+export type PathKind = "messages" | "count_tokens";
+
+/**
+ * Where adapters get OAuth access tokens (the TokenManager of src/auth/refresh.ts satisfies
+ * it). `accessToken` refreshes ahead of expiry; `refreshAfterReject` refreshes once for all
+ * concurrent callers that saw the same rejected token (single-flight).
+ * Errors: name "LoginRequiredError" (the user must run `ccmux login ID`) or "RefreshError".
+ */
+export interface TokenSource {
+  accessToken(id: string): Promise<TokenRecord>;
+  refreshAfterReject(id: string, rejectedAccessToken: string): Promise<TokenRecord>;
+}
+
+/** One client request, parsed once, as every adapter sees it. */
+export interface UpstreamRequest {
+  kind: PathKind;
+  /** The parsed JSON body (possibly edited by the router: see `bodyChanged`). Do not mutate. */
+  body: Record<string, unknown>;
+  /** The body bytes exactly as the client sent them. */
+  raw: Uint8Array;
+  /** True when the router edited `body`, so `raw` is stale and must be re-serialised. */
+  bodyChanged: boolean;
+  /** The client's request headers (credentials included: adapters decide what to forward). */
+  headers: Headers;
+  /** The client's query string including "?" (e.g. "?beta=true"), or "". */
+  search: string;
+  /** The config snapshot this request runs under (a SIGHUP reload does not change it). */
+  config: Config;
+  /** OAuth tokens; undefined only when no provider uses OAuth. */
+  tokens?: TokenSource;
+}
+
+/**
+ * One upstream protocol ("anthropic" | "openai"), chosen by `candidate.provider.api`.
+ *
+ * `send` performs the upstream exchange for `candidate` and resolves with the response once
+ * its status and headers are known; the body streams. The response must speak Anthropic's
+ * API to the client (status, JSON or SSE body). Connection failures reject (the dispatcher
+ * fails over); `signal` aborts the upstream request (timeouts, client disconnect).
+ * Adapters may answer locally (a Response not from the network), e.g. count_tokens estimates.
+ */
+export interface ProviderAdapter {
+  send(req: UpstreamRequest, candidate: Candidate, signal: AbortSignal): Promise<Response>;
+}
