@@ -23,6 +23,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: "print the settings that point Claude Code at ccmux",
     load: () => import("./env.ts"),
   },
+  service: { summary: "print a systemd or launchd service", load: () => import("./service.ts") },
 };
 
 const USAGE = `ccmux — a local gateway for Claude Code and other Anthropic-API clients
