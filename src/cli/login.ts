@@ -1,6 +1,102 @@
-// `ccmux login`: placeholder until its issue lands.
-import { CliError, type Io } from "./io.ts";
+// `ccmux login [ID]`: OAuth 2.0 + PKCE sign-in (CONTRACT §5). Messages go to stderr; stdout
+// stays empty; tokens are never printed.
+import { intFlag, parseCommand } from "./args.ts";
+import { CliError, type Io, UsageError } from "./io.ts";
+import { type Config, ConfigError, loadConfig } from "../config/mod.ts";
+import { configuredAccounts } from "../auth/kinds.ts";
+import { login, LoginError } from "../auth/login.ts";
+import { TokenFileError } from "../auth/token_store.ts";
+import { browserUnavailable, openBrowser } from "../runtime/browser.ts";
 
-export function run(_argv: string[], _io: Io): Promise<number> {
-  return Promise.reject(new CliError("login is not built yet"));
+const USAGE = `Usage: ccmux login [ID] [--no-browser] [--paste] [--timeout S] [--config FILE]
+
+Signs in to OAuth account ID (OAuth 2.0 + PKCE) and saves it in the token file.
+ID may be left out when the config names exactly one OAuth account. An ID without an
+[oauth.ID] table uses the kind of that name: claude-max or anthropic (Claude Pro/Max),
+anthropic-console (API key), openai (ChatGPT/Codex).
+
+Flags:
+      --no-browser  print the sign-in URL without opening a browser
+      --paste       no callback server: paste the code (CODE#STATE) or the final URL
+      --timeout S   give up after S seconds (default 300)
+      --config F    config file (default $CCMUX_HOME/config.toml)
+
+On a machine without a browser (SSH), use --paste, or forward the callback port:
+ssh -L PORT:127.0.0.1:PORT host. See docs/OAUTH_SETUP.md.
+`;
+
+const BUILT_IN = ["claude-max", "anthropic-console", "openai"];
+
+export async function run(argv: string[], io: Io): Promise<number> {
+  const args = parseCommand(argv, {
+    name: "login",
+    usage: USAGE,
+    options: {
+      "no-browser": { type: "boolean" },
+      paste: { type: "boolean" },
+      timeout: { type: "string" },
+      config: { type: "string" },
+    },
+    maxPositionals: 1,
+  });
+  if (args.help) {
+    io.out(USAGE);
+    return 0;
+  }
+  const timeoutS = intFlag(args.values.timeout, "timeout", "login", 1, 86_400) ?? 300;
+  let config: Config;
+  try {
+    config = loadConfig({ env: io.env, file: args.values.config as string | undefined });
+  } catch (e) {
+    if (e instanceof ConfigError) throw new CliError(e.message);
+    throw e;
+  }
+  const id = args.positionals[0] ?? pickAccount(config);
+  const paste = args.values.paste === true;
+  const noBrowser = args.values["no-browser"] === true || paste ||
+    browserUnavailable(io.env) !== undefined;
+
+  let result;
+  try {
+    result = await login({
+      config,
+      id,
+      paste,
+      timeoutS,
+      say: io.err,
+      stdin: io.stdin,
+      openBrowser: noBrowser ? undefined : openBrowser,
+    });
+  } catch (e) {
+    if (e instanceof LoginError || e instanceof TokenFileError) {
+      throw new CliError(`login ${id} failed: ${e.message}`);
+    }
+    throw e;
+  }
+  const r = result.record;
+  const who = r.account?.email ?? r.account_id ?? r.account?.uuid;
+  const lines = [`Signed in to '${id}' (${result.resolved.kind})${who ? ` as ${who}` : ""}.`];
+  lines.push(`Scopes: ${r.scopes?.length ? r.scopes.join(" ") : "(none)"}`);
+  if (r.expires_at) {
+    const mins = Math.round((Date.parse(r.expires_at) - Date.now()) / 60_000);
+    const rel = mins >= 120 ? `${Math.round(mins / 60)} h` : `${mins} min`;
+    const refresh = r.refresh_token ? "; ccmux refreshes it" : "";
+    lines.push(`Access token expires ${r.expires_at} (in ${rel})${refresh}.`);
+  }
+  if (r.api_key) lines.push("An API key was created and stored with the account.");
+  lines.push(`Saved in ${config.auth.token_file}`);
+  io.err(lines.join("\n") + "\n");
+  return 0;
+}
+
+/** The one OAuth account the config names, else a usage error listing the choices. */
+function pickAccount(config: Config): string {
+  const ids = configuredAccounts(config);
+  if (ids.length === 1) return ids[0];
+  const choices = ids.length ? ids : BUILT_IN;
+  throw new UsageError(
+    `which account? ${ids.length ? "the config names" : "built-in choices:"} ` +
+      `${choices.join(", ")} (ccmux login ID)`,
+    "login",
+  );
 }
