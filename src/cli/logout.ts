@@ -1,6 +1,58 @@
-// `ccmux logout`: placeholder until its issue lands.
-import { CliError, type Io } from "./io.ts";
+// `ccmux logout ID`: removes the account from the token file, then revokes its token where the
+// kind has a revocation endpoint. The local removal comes first so a failed or slow revoke
+// never leaves a usable token behind; a failed revoke is a warning.
+import { parseCommand } from "./args.ts";
+import { CliError, type Io, UsageError } from "./io.ts";
+import { loadTokenConfig, withTokenErrors } from "./token.ts";
+import { TokenStore } from "../auth/token_store.ts";
+import { resolveOAuth } from "../auth/kinds.ts";
+import { revokeRecord } from "../auth/revoke.ts";
+import type { TokenRecord } from "../auth/types.ts";
 
-export function run(_argv: string[], _io: Io): Promise<number> {
-  return Promise.reject(new CliError("logout is not built yet"));
+const USAGE = `Usage: ccmux logout ID [--config FILE]
+
+Removes OAuth account ID from the token file and revokes its refresh token at the server
+where the account's kind offers revocation (a failed revocation is only a warning).
+
+Flags:
+      --config  config file (default: $CCMUX_CONFIG or ~/.claude-code-mux/config.toml)
+
+Exit status: 0 removed; 1 the token file cannot be used; 4 no such account.
+`;
+
+export async function run(argv: string[], io: Io): Promise<number> {
+  const args = parseCommand(argv, {
+    name: "logout",
+    usage: USAGE,
+    options: { config: { type: "string" } },
+    maxPositionals: 1,
+  });
+  if (args.help) {
+    io.out(USAGE);
+    return 0;
+  }
+  const id = args.positionals[0];
+  if (id === undefined) throw new UsageError("missing account ID", "logout");
+  const config = loadTokenConfig(io, args.values.config as string | undefined);
+  const store = new TokenStore(config.auth.token_file);
+  const removed = await withTokenErrors(() =>
+    store.update((doc): TokenRecord | undefined => {
+      if (!Object.hasOwn(doc, id)) return undefined;
+      const rec = doc[id];
+      delete doc[id];
+      return rec;
+    })
+  );
+  if (!removed) {
+    const ids = Object.keys(await store.read().catch(() => ({})));
+    const known = ids.length ? ` (accounts: ${ids.sort().join(", ")})` : "";
+    throw new CliError(`no account '${id}' in ${store.path}${known}`, 4);
+  }
+  const result = await revokeRecord(resolveOAuth(config, id, removed.kind), removed);
+  if ("failed" in result) {
+    io.err(`ccmux: warning: removed '${id}' locally, but revoking it failed: ${result.failed}\n`);
+  } else {
+    io.err(`Logged out of '${id}'${"ok" in result ? " (token revoked)" : ""}.\n`);
+  }
+  return 0;
 }

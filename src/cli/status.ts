@@ -1,6 +1,107 @@
-// `ccmux status`: placeholder until its issue lands.
-import { CliError, type Io } from "./io.ts";
+// `ccmux status`: the signed-in accounts and their expiry. Never prints a secret.
+import { parseCommand } from "./args.ts";
+import type { Io } from "./io.ts";
+import { loadTokenConfig, withTokenErrors } from "./token.ts";
+import { TokenStore } from "../auth/token_store.ts";
+import { resolveOAuth } from "../auth/kinds.ts";
+import type { TokenRecord } from "../auth/types.ts";
+import type { Config } from "../config/types.ts";
 
-export function run(_argv: string[], _io: Io): Promise<number> {
-  return Promise.reject(new CliError("status is not built yet"));
+const USAGE = `Usage: ccmux status [--json] [--config FILE]
+
+Lists the OAuth accounts in the token file: kind, expiry (relative and absolute), scopes,
+whether the token can refresh and whether a new sign-in is needed. Never prints a secret.
+
+Flags:
+      --json    print a JSON array of {id, kind, expires_at, expires_in_s, scopes,
+                refreshable, needs_login}
+      --config  config file (default: $CCMUX_CONFIG or ~/.claude-code-mux/config.toml)
+`;
+
+/** One account as status shows it. */
+export interface AccountStatus {
+  id: string;
+  kind: string | null;
+  expires_at: string | null;
+  expires_in_s: number | null;
+  scopes: string[];
+  refreshable: boolean;
+  needs_login: boolean;
+}
+
+export async function run(argv: string[], io: Io): Promise<number> {
+  const args = parseCommand(argv, {
+    name: "status",
+    usage: USAGE,
+    options: { json: { type: "boolean" }, config: { type: "string" } },
+  });
+  if (args.help) {
+    io.out(USAGE);
+    return 0;
+  }
+  const config = loadTokenConfig(io, args.values.config as string | undefined);
+  const store = new TokenStore(config.auth.token_file);
+  const doc = await withTokenErrors(() => store.read());
+  const now = Date.now();
+  const rows = Object.keys(doc).sort().map((id) => accountStatus(config, id, doc[id], now));
+  if (args.values.json) {
+    io.out(JSON.stringify(rows, null, 2) + "\n");
+    return 0;
+  }
+  if (rows.length === 0) {
+    io.err(`No accounts in ${store.path}. Sign in with: ccmux login ID\n`);
+    return 0;
+  }
+  const table = [
+    ["ACCOUNT", "KIND", "EXPIRES", "SCOPES", "STATE"],
+    ...rows.map((r) => [
+      r.id,
+      r.kind ?? "?",
+      expiry(r),
+      r.scopes.join(" ") || "-",
+      r.needs_login ? `needs login: ccmux login ${r.id}` : r.refreshable ? "refreshable" : "no refresh",
+    ]),
+  ];
+  const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
+  for (const row of table) {
+    io.out(row.map((c, i) => i === row.length - 1 ? c : c.padEnd(widths[i])).join("  ") + "\n");
+  }
+  return 0;
+}
+
+export function accountStatus(
+  config: Config,
+  id: string,
+  rec: TokenRecord,
+  now: number,
+): AccountStatus {
+  const at = rec.expires_at ? Date.parse(rec.expires_at) : NaN;
+  return {
+    id,
+    kind: rec.kind ?? resolveOAuth(config, id)?.kind ?? null,
+    expires_at: rec.expires_at ?? null,
+    expires_in_s: Number.isNaN(at) ? null : Math.floor((at - now) / 1000),
+    scopes: Array.isArray(rec.scopes) ? rec.scopes.map(String) : [],
+    refreshable: typeof rec.refresh_token === "string" && rec.refresh_token !== "" &&
+      !rec.needs_login,
+    needs_login: rec.needs_login === true,
+  };
+}
+
+function expiry(r: AccountStatus): string {
+  if (r.expires_at === null) return "no expiry";
+  if (r.expires_in_s === null) return `unreadable (${r.expires_at})`;
+  const abs = new Date(Date.parse(r.expires_at)).toISOString().replace(/:\d\d\.\d{3}Z$/, " UTC")
+    .replace("T", " ");
+  const rel = duration(Math.abs(r.expires_in_s));
+  return r.expires_in_s >= 0 ? `in ${rel} (${abs})` : `expired ${rel} ago (${abs})`;
+}
+
+function duration(s: number): string {
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h ${m % 60}m`;
+  return `${Math.floor(h / 24)}d ${h % 24}h`;
 }

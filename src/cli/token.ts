@@ -1,6 +1,100 @@
-// `ccmux token`: placeholder until its issue lands.
-import { CliError, type Io } from "./io.ts";
+// `ccmux token [ID]`: prints a valid access token (like `gh auth token`), refreshing it first
+// when it expires within refresh_skew_s. Stdout carries only the token.
+import { parseCommand } from "./args.ts";
+import { CliError, type Io, UsageError } from "./io.ts";
+import { ConfigError, loadConfig } from "../config/mod.ts";
+import type { Config } from "../config/types.ts";
+import { TokenFileError, TokenStore } from "../auth/token_store.ts";
+import { LoginRequiredError, RefreshError, TokenManager } from "../auth/refresh.ts";
+import { LockTimeoutError } from "../auth/lock.ts";
 
-export function run(_argv: string[], _io: Io): Promise<number> {
-  return Promise.reject(new CliError("token is not built yet"));
+const USAGE = `Usage: ccmux token [ID] [--json | --env] [--refresh] [--config FILE]
+
+Prints a valid access token for OAuth account ID, refreshing it first when it expires within
+auth.refresh_skew_s (default 5 minutes). ID may be left out when exactly one account exists.
+
+Flags:
+      --json     print {id, access_token, token_type, expires_at, scopes}
+      --env      print ANTHROPIC_AUTH_TOKEN=<token>
+      --refresh  refresh even when the token is still valid
+      --config   config file (default: $CCMUX_CONFIG or ~/.claude-code-mux/config.toml)
+
+Exit status: 0 ok; 1 error (network, server, unreadable file); 4 sign-in needed.
+`;
+
+export async function run(argv: string[], io: Io): Promise<number> {
+  const args = parseCommand(argv, {
+    name: "token",
+    usage: USAGE,
+    options: {
+      json: { type: "boolean" },
+      env: { type: "boolean" },
+      refresh: { type: "boolean" },
+      config: { type: "string" },
+    },
+    maxPositionals: 1,
+  });
+  if (args.help) {
+    io.out(USAGE);
+    return 0;
+  }
+  if (args.values.json && args.values.env) {
+    throw new UsageError("--json and --env cannot be used together", "token");
+  }
+  const config = loadTokenConfig(io, args.values.config as string | undefined);
+  const store = new TokenStore(config.auth.token_file);
+  const id = await pickAccount(store, args.positionals[0]);
+  const rec = await withTokenErrors(() =>
+    new TokenManager({ config, store }).accessToken(id, { force: args.values.refresh === true })
+  );
+  if (args.values.json) {
+    io.out(
+      JSON.stringify({
+        id,
+        access_token: rec.access_token,
+        token_type: rec.token_type ?? "bearer",
+        expires_at: rec.expires_at ?? null,
+        scopes: rec.scopes ?? [],
+      }) + "\n",
+    );
+  } else if (args.values.env) {
+    io.out(`ANTHROPIC_AUTH_TOKEN=${rec.access_token}\n`);
+  } else {
+    io.out(`${rec.access_token}\n`);
+  }
+  return 0;
+}
+
+/** The config for the token commands; a broken config is exit 1 with its message. */
+export function loadTokenConfig(io: Io, file: string | undefined): Config {
+  try {
+    return loadConfig({ env: io.env, file });
+  } catch (e) {
+    if (e instanceof ConfigError) throw new CliError(e.message);
+    throw e;
+  }
+}
+
+/** ID as given, else the only account; several accounts → usage error listing them. */
+async function pickAccount(store: TokenStore, given: string | undefined): Promise<string> {
+  if (given !== undefined) return given;
+  const ids = Object.keys(await withTokenErrors(() => store.read()));
+  if (ids.length === 1) return ids[0];
+  if (ids.length === 0) throw new CliError(`no account in ${store.path}; run: ccmux login ID`, 4);
+  throw new UsageError(`several accounts; name one: ${ids.sort().join(", ")}`, "token");
+}
+
+/** Maps the auth errors to exit codes: 4 sign-in needed, 1 anything else. */
+export async function withTokenErrors<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof LoginRequiredError) throw new CliError(e.message, 4);
+    if (
+      e instanceof RefreshError || e instanceof TokenFileError || e instanceof LockTimeoutError
+    ) {
+      throw new CliError(e.message, 1);
+    }
+    throw e;
+  }
 }

@@ -1,0 +1,169 @@
+// Fresh access tokens: refresh before expiry, one refresh per account at a time in the process
+// (single flight) and across processes (the token store's lock, then a re-read that skips the
+// network when someone else already refreshed). oauth4webapi is imported only when a refresh
+// really happens, so `ccmux token` on a fresh token stays fast.
+import type { Config } from "../config/types.ts";
+import type { TokenFile, TokenRecord } from "./types.ts";
+import { TokenStore } from "./token_store.ts";
+import { type ResolvedOAuth, resolveOAuth } from "./kinds.ts";
+import { postRefresh, RefreshError } from "./refresh_request.ts";
+
+export { RefreshError } from "./refresh_request.ts";
+
+/** The account is missing or its refresh token is dead: `ccmux login ID` is needed. */
+export class LoginRequiredError extends Error {
+  constructor(readonly id: string, reason: string) {
+    super(`${reason}; run: ccmux login ${id}`);
+    this.name = "LoginRequiredError";
+  }
+}
+
+/** Options for TokenManager. */
+export interface TokenManagerOptions {
+  config: Config;
+  /** Defaults to the config's token file. */
+  store?: TokenStore;
+  fetch?: typeof fetch;
+  /** Clock in ms (tests). */
+  now?: () => number;
+}
+
+type Trigger =
+  | { type: "expiry" }
+  | { type: "force"; seen: string }
+  | { type: "reject"; rejected: string };
+
+type Outcome =
+  | { ok: TokenRecord }
+  | { login: string }
+  | { error: RefreshError };
+
+/**
+ * Hands out valid access tokens for the accounts in the token file.
+ *
+ * @example
+ * ```ts
+ * const tokens = new TokenManager({ config });
+ * const { access_token } = await tokens.accessToken("claude-max");
+ * ```
+ */
+export class TokenManager {
+  readonly store: TokenStore;
+  #config: Config;
+  #fetch: typeof fetch;
+  #now: () => number;
+  #inflight = new Map<string, Promise<TokenRecord>>();
+
+  constructor(opts: TokenManagerOptions) {
+    this.#config = opts.config;
+    this.store = opts.store ?? new TokenStore(opts.config.auth.token_file);
+    this.#fetch = opts.fetch ?? ((input, init) => fetch(input, init));
+    this.#now = opts.now ?? Date.now;
+  }
+
+  /** A record whose access token is valid for at least refresh_skew_s (refreshing if needed). */
+  async accessToken(id: string, opts: { force?: boolean } = {}): Promise<TokenRecord> {
+    const rec = await this.store.get(id);
+    if (!rec) throw new LoginRequiredError(id, `no account '${id}' in ${this.store.path}`);
+    if (rec.needs_login) throw new LoginRequiredError(id, `the sign-in for '${id}' has expired`);
+    if (opts.force) return this.#singleFlight(id, { type: "force", seen: rec.access_token });
+    if (!this.#expiring(rec)) return rec;
+    if (!rec.refresh_token) {
+      if (!this.#expired(rec)) return rec;
+      throw new LoginRequiredError(id, `the access token for '${id}' expired and cannot refresh`);
+    }
+    return this.#singleFlight(id, { type: "expiry" });
+  }
+
+  /**
+   * After the upstream rejected `rejectedAccessToken` (HTTP 401): a new record, refreshed
+   * unless the stored token already differs from the rejected one.
+   */
+  async refreshAfterReject(id: string, rejectedAccessToken: string): Promise<TokenRecord> {
+    const rec = await this.store.get(id);
+    if (!rec) throw new LoginRequiredError(id, `no account '${id}' in ${this.store.path}`);
+    if (rec.needs_login) throw new LoginRequiredError(id, `the sign-in for '${id}' has expired`);
+    if (rec.access_token !== rejectedAccessToken) return rec;
+    return this.#singleFlight(id, { type: "reject", rejected: rejectedAccessToken });
+  }
+
+  /** Concurrent callers for one account share one refresh. */
+  #singleFlight(id: string, trigger: Trigger): Promise<TokenRecord> {
+    const running = this.#inflight.get(id);
+    if (running) return running;
+    const p = this.#refresh(id, trigger).finally(() => this.#inflight.delete(id));
+    this.#inflight.set(id, p);
+    return p;
+  }
+
+  async #refresh(id: string, trigger: Trigger): Promise<TokenRecord> {
+    const outcome = await this.store.update(async (doc): Promise<Outcome> => {
+      const rec = doc[id];
+      if (!rec) return { login: `no account '${id}' in ${this.store.path}` };
+      if (rec.needs_login) return { login: `the sign-in for '${id}' has expired` };
+      // Another process may have refreshed while we waited for the lock.
+      if (trigger.type === "expiry" && !this.#expiring(rec)) return { ok: rec };
+      if (trigger.type === "force" && rec.access_token !== trigger.seen) return { ok: rec };
+      if (trigger.type === "reject" && rec.access_token !== trigger.rejected) return { ok: rec };
+      if (!rec.refresh_token) return { login: `the account '${id}' has no refresh token` };
+      const oauth = resolveOAuth(this.#config, id, rec.kind);
+      if (!oauth) {
+        return {
+          error: new RefreshError(`cannot refresh '${id}': unknown OAuth kind; set [oauth.${id}] kind`),
+        };
+      }
+      return await this.#callServer(doc, id, rec, oauth);
+    });
+    if ("ok" in outcome) return outcome.ok;
+    if ("login" in outcome) throw new LoginRequiredError(id, outcome.login);
+    throw outcome.error;
+  }
+
+  async #callServer(
+    doc: TokenFile,
+    id: string,
+    rec: TokenRecord,
+    oauth: ResolvedOAuth,
+  ): Promise<Outcome> {
+    const res = await postRefresh(oauth, rec.refresh_token!, this.#fetch);
+    if ("dead" in res) {
+      doc[id] = { ...rec, needs_login: true };
+      return { login: `the sign-in for '${id}' is no longer valid (${res.dead})` };
+    }
+    if ("error" in res) return { error: res.error };
+    const t = res.tokens;
+    const next: TokenRecord = { ...rec, access_token: t.access_token, token_type: "bearer" };
+    // Servers rotate refresh tokens: the new one replaces the spent one before anyone uses
+    // the new access token (the file is written before update() returns).
+    if (t.refresh_token) next.refresh_token = t.refresh_token;
+    if (typeof t.expires_in === "number") {
+      next.expires_at = rfc3339(this.#now() + t.expires_in * 1000);
+    } else delete next.expires_at;
+    if (typeof t.scope === "string" && t.scope.trim()) next.scopes = t.scope.trim().split(/\s+/);
+    if (typeof t.id_token === "string") next.id_token = t.id_token;
+    delete next.needs_login;
+    doc[id] = next;
+    return { ok: next };
+  }
+
+  #expiresAt(rec: TokenRecord): number | undefined {
+    if (!rec.expires_at) return undefined;
+    const t = Date.parse(rec.expires_at);
+    return Number.isNaN(t) ? 0 : t; // an unreadable expiry is treated as expired
+  }
+
+  #expiring(rec: TokenRecord): boolean {
+    const at = this.#expiresAt(rec);
+    return at !== undefined && at - this.#now() <= this.#config.auth.refresh_skew_s * 1000;
+  }
+
+  #expired(rec: TokenRecord): boolean {
+    const at = this.#expiresAt(rec);
+    return at !== undefined && at <= this.#now();
+  }
+}
+
+/** RFC 3339 in UTC without milliseconds, as in the seed's files. */
+export function rfc3339(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+}

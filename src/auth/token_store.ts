@@ -1,0 +1,205 @@
+// The token file (CONTRACT §4): JSON keyed by account ID, 0600 in a 0700 folder, replaced
+// atomically, writers serialised in-process and across processes, never overwritten when it
+// cannot be parsed.
+import { promises as fsp } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { randomBytes } from "node:crypto";
+import process from "node:process";
+import type { TokenFile, TokenRecord } from "./types.ts";
+import { acquireLockFile, pidAlive, withProcessLock } from "./lock.ts";
+
+/** The token file exists but is not a token file; it is left untouched. */
+export class TokenFileError extends Error {
+  constructor(readonly path: string, detail: string) {
+    super(`cannot use the token file ${path}: ${detail}`);
+    this.name = "TokenFileError";
+  }
+}
+
+/** Options for TokenStore. */
+export interface TokenStoreOptions {
+  /** How long to wait for another process holding the lock (default 30 s). */
+  lockTimeoutMs?: number;
+}
+
+/**
+ * Reads and writes the token file.
+ *
+ * @example
+ * ```ts
+ * const store = new TokenStore(config.auth.token_file);
+ * await store.update((doc) => { delete doc["old-account"]; });
+ * ```
+ */
+export class TokenStore {
+  readonly path: string;
+  readonly lockPath: string;
+  #lockTimeoutMs?: number;
+
+  constructor(path: string, opts: TokenStoreOptions = {}) {
+    this.path = resolve(path);
+    this.lockPath = `${this.path}.lock`;
+    this.#lockTimeoutMs = opts.lockTimeoutMs;
+  }
+
+  /** The whole file; `{}` when it does not exist. Throws TokenFileError when unusable. */
+  async read(): Promise<TokenFile> {
+    let text: string;
+    try {
+      text = await fsp.readFile(this.path, "utf8");
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") return {};
+      throw new TokenFileError(this.path, code ?? String(e));
+    }
+    return parseTokenFile(this.path, text);
+  }
+
+  /** One account's record, or undefined. */
+  async get(id: string): Promise<TokenRecord | undefined> {
+    const doc = await this.read();
+    return Object.hasOwn(doc, id) ? doc[id] : undefined;
+  }
+
+  /**
+   * Runs `fn` on the freshly read file while holding both locks, then writes the file back
+   * atomically when `fn` changed it. `fn` may be async (a refresh holds the lock across its
+   * network call so no other process spends the same refresh token).
+   */
+  update<T>(fn: (doc: TokenFile) => T | Promise<T>): Promise<T> {
+    return withProcessLock(this.path, async () => {
+      await ensureDir(dirname(this.path));
+      const release = await acquireLockFile(this.lockPath, this.#lockTimeoutMs);
+      try {
+        await testHold("CCMUX_TEST_HOLD_LOCK_MS", "holding the token file lock");
+        await this.#removeLeftovers();
+        const doc = await this.read();
+        const before = JSON.stringify(doc);
+        const result = await fn(doc);
+        const after = JSON.stringify(doc, null, 2);
+        if (JSON.stringify(doc) !== before) await this.#writeAtomic(after + "\n");
+        return result;
+      } finally {
+        await release();
+      }
+    });
+  }
+
+  /** Temp file in the same folder, fsync, rename over the file, fsync the folder. */
+  async #writeAtomic(text: string): Promise<void> {
+    const tmp = `${this.path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+    const fh = await fsp.open(tmp, "wx", 0o600);
+    try {
+      try {
+        await fh.chmod(0o600); // the mode given to open() is filtered by the umask
+        await fh.writeFile(text);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await testHold("CCMUX_TEST_HOLD_WRITE_MS", "holding a written temp file before rename");
+      await fsp.rename(tmp, this.path);
+    } catch (e) {
+      await fsp.unlink(tmp).catch(() => {});
+      throw e;
+    }
+    await syncDir(dirname(this.path));
+  }
+
+  /** Deletes temp files of writers that died mid-write (they may hold secrets). */
+  async #removeLeftovers(): Promise<void> {
+    const base = basename(this.path).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const re = new RegExp(`^${base}\\.(?:lock\\.(?:stale\\.)?)?(\\d+)\\.[0-9a-f]+(?:\\.tmp)?$`);
+    let names: string[];
+    try {
+      names = await fsp.readdir(dirname(this.path));
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const m = re.exec(name);
+      if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) {
+        await fsp.unlink(join(dirname(this.path), name)).catch(() => {});
+      }
+    }
+  }
+}
+
+/** Parses and shape-checks the file's text. Messages never quote the file's content. */
+export function parseTokenFile(path: string, text: string): TokenFile {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new TokenFileError(path, `not valid JSON (${safeJsonError(e)})`);
+  }
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
+    throw new TokenFileError(path, "expected a JSON object keyed by account ID");
+  }
+  for (const [id, rec] of Object.entries(doc)) {
+    if (typeof rec !== "object" || rec === null || Array.isArray(rec)) {
+      throw new TokenFileError(path, `account "${id}" is not an object`);
+    }
+    const r = rec as Record<string, unknown>;
+    if (typeof r.access_token !== "string") {
+      throw new TokenFileError(path, `account "${id}": access_token is missing or not a string`);
+    }
+    for (const key of ["refresh_token", "expires_at", "kind", "provider_id"]) {
+      if (r[key] !== undefined && r[key] !== null && typeof r[key] !== "string") {
+        throw new TokenFileError(path, `account "${id}": ${key} is not a string`);
+      }
+    }
+    if (r.scopes !== undefined && !Array.isArray(r.scopes)) {
+      throw new TokenFileError(path, `account "${id}": scopes is not an array`);
+    }
+  }
+  return doc as TokenFile;
+}
+
+// V8 quotes the source text in JSON errors ("… "{"access_token": "sk…" is not valid JSON"):
+// keep the kind of error and its position, drop any quoted content.
+function safeJsonError(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  const pos = /position (\d+)(?: \(line (\d+) column (\d+)\))?/.exec(msg);
+  const kind = /^Unexpected end of JSON input/i.test(msg)
+    ? "unexpected end of input"
+    : /^Unexpected (token|non-whitespace character|string|number)/i.test(msg)
+    ? "unexpected " + /^Unexpected (\S+(?: \S+)?)/i.exec(msg)![1].replace(/,$/, "")
+    : "syntax error";
+  if (!pos) return kind;
+  return pos[2] ? `${kind} at line ${pos[2]} column ${pos[3]}` : `${kind} at byte ${pos[1]}`;
+}
+
+/** Creates the folder 0700 when missing (an existing one is left as it is). */
+async function ensureDir(dir: string): Promise<void> {
+  try {
+    await fsp.stat(dir);
+    return;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+  }
+  await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+  await fsp.chmod(dir, 0o700).catch(() => {});
+}
+
+async function syncDir(dir: string): Promise<void> {
+  if (process.platform === "win32") return; // directories cannot be opened for fsync there
+  const fh = await fsp.open(dir, "r").catch(() => undefined);
+  if (!fh) return;
+  try {
+    await fh.sync().catch(() => {});
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Test-only hook (documented in docs/SECURITY.md): with the named variable set to N, pause N ms
+ * at this point after announcing it on stderr, so a test can SIGKILL the process there.
+ */
+async function testHold(variable: string, what: string): Promise<void> {
+  const ms = Number(process.env[variable]);
+  if (!Number.isFinite(ms) || ms <= 0) return;
+  process.stderr.write(`ccmux-test: ${what} (pid ${process.pid})\n`);
+  await new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,341 @@
+// The token store and TokenManager in-process: file format, modes, corrupt files, locks,
+// single-flight refresh against the stub OAuth server.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import process from "node:process";
+import { TokenFileError, TokenStore } from "../src/auth/token_store.ts";
+import { LoginRequiredError, RefreshError, TokenManager } from "../src/auth/refresh.ts";
+import { LockTimeoutError } from "../src/auth/lock.ts";
+import { loadConfig } from "../src/config/mod.ts";
+import { tempHome } from "./helpers/cli.ts";
+import { type OAuthStub, startOAuthStub } from "./helpers/oauth_stub.ts";
+import { record, writeSetup } from "./helpers/token_files.ts";
+
+async function withStub<T>(fn: (stub: OAuthStub) => Promise<T>): Promise<T> {
+  const stub = await startOAuthStub();
+  try {
+    return await fn(stub);
+  } finally {
+    await stub.close();
+  }
+}
+
+function managerFor(home: string, configPath: string, extra: { fetch?: typeof fetch } = {}) {
+  const config = loadConfig({ env: { CCMUX_HOME: home, HOME: home }, file: configPath });
+  return new TokenManager({ config, ...extra });
+}
+
+/** A PID that belonged to a process that has exited. */
+function deadPid(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--version"], { stdio: "ignore" });
+    child.on("error", reject);
+    child.on("exit", () => resolve(child.pid!));
+  });
+}
+
+describe("TokenStore", () => {
+  test("missing file reads as {}; update creates folder 0700 and file 0600, keeps fields", async () => {
+    const h = tempHome();
+    try {
+      const path = join(h.dir, "new", "sub", "tokens.json");
+      const store = new TokenStore(path);
+      assert.deepEqual(await store.read(), {});
+      await store.update((doc) => {
+        doc.a = { provider_id: "a", access_token: "x", custom: { nested: [1, 2] } };
+      });
+      assert.equal(statSync(path).mode & 0o777, 0o600);
+      assert.equal(statSync(join(h.dir, "new", "sub")).mode & 0o777, 0o700);
+      await store.update((doc) => {
+        doc.a.access_token = "y";
+      });
+      const rec = await store.get("a");
+      assert.equal(rec?.access_token, "y");
+      assert.deepEqual(rec?.custom, { nested: [1, 2] });
+      assert.equal(await store.get("b"), undefined);
+      assert.ok(!existsSync(`${path}.lock`), "lock released");
+    } finally {
+      h.cleanup();
+    }
+  });
+
+  test("with umask 000: new folder 0700, file 0600", async () => {
+    const h = tempHome();
+    const old = process.umask(0);
+    try {
+      const path = join(h.dir, "fresh", "tokens.json");
+      await new TokenStore(path).update((doc) => {
+        doc.a = { provider_id: "a", access_token: "x" };
+      });
+      assert.equal(statSync(path).mode & 0o777, 0o600);
+      assert.equal(statSync(join(h.dir, "fresh")).mode & 0o777, 0o700);
+    } finally {
+      process.umask(old);
+      h.cleanup();
+    }
+  });
+
+  test("an existing file with a loose mode becomes 0600 on write", async () => {
+    const h = tempHome();
+    try {
+      const path = join(h.dir, "tokens.json");
+      writeFileSync(path, "{}", { mode: 0o644 });
+      await new TokenStore(path).update((doc) => {
+        doc.a = { provider_id: "a", access_token: "x" };
+      });
+      assert.equal(statSync(path).mode & 0o777, 0o600);
+    } finally {
+      h.cleanup();
+    }
+  });
+
+  for (
+    const [name, text] of [
+      ["truncated JSON", '{"a": {"provider_id": "a", "access_token": "sk-secret-123'],
+      ["an array", '[{"access_token": "sk-secret-123"}]'],
+      ["a record that is a string", '{"a": "sk-secret-123"}'],
+      ["access_token not a string", '{"a": {"access_token": 42, "x": "sk-secret-123"}}'],
+    ]
+  ) {
+    test(`corrupt file (${name}): error names the path, file untouched, no content quoted`, async () => {
+      const h = tempHome();
+      try {
+        const path = join(h.dir, "tokens.json");
+        writeFileSync(path, text, { mode: 0o600 });
+        const store = new TokenStore(path);
+        const err = await store.read().then(() => undefined, (e) => e);
+        assert.ok(err instanceof TokenFileError, String(err));
+        assert.equal(err.path, path);
+        assert.ok(err.message.includes(path));
+        assert.ok(!err.message.includes("sk-secret"), "message must not quote the file");
+        let called = false;
+        await assert.rejects(
+          store.update((doc) => {
+            called = true;
+            doc.b = { provider_id: "b", access_token: "z" };
+          }),
+          TokenFileError,
+        );
+        assert.equal(called, false);
+        assert.equal(readFileSync(path, "utf8"), text);
+      } finally {
+        h.cleanup();
+      }
+    });
+  }
+
+  test("a lock left by a dead process is taken over at once", async () => {
+    const h = tempHome();
+    try {
+      const path = join(h.dir, "tokens.json");
+      writeFileSync(`${path}.lock`, `${await deadPid()}\n`);
+      const store = new TokenStore(path, { lockTimeoutMs: 60_000 });
+      await store.update((doc) => {
+        doc.a = { provider_id: "a", access_token: "x" };
+      });
+      assert.equal((await store.get("a"))?.access_token, "x");
+      assert.ok(!existsSync(`${path}.lock`));
+    } finally {
+      h.cleanup();
+    }
+  });
+
+  test("a live holder is waited for, then the error names its PID", async () => {
+    const h = tempHome();
+    // A live process that is not us.
+    const sleeper = spawn("sleep", ["30"], { stdio: "ignore" });
+    try {
+      const path = join(h.dir, "tokens.json");
+      writeFileSync(`${path}.lock`, `${sleeper.pid}\n`);
+      const store = new TokenStore(path, { lockTimeoutMs: 300 });
+      const err = await store.update(() => {}).then(() => undefined, (e) => e);
+      assert.ok(err instanceof LockTimeoutError, String(err));
+      assert.match(err.message, new RegExp(`process ${sleeper.pid}\\b`));
+      assert.equal(readFileSync(`${path}.lock`, "utf8").trim(), String(sleeper.pid));
+    } finally {
+      sleeper.kill("SIGKILL");
+      await new Promise((r) => sleeper.exitCode !== null ? r(null) : sleeper.on("exit", r));
+      h.cleanup();
+    }
+  });
+
+  test("concurrent updates in one process are serialised (no lost writes)", async () => {
+    const h = tempHome();
+    try {
+      const store = new TokenStore(join(h.dir, "tokens.json"));
+      await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          store.update(async (doc) => {
+            await new Promise((r) => setTimeout(r, 1));
+            doc[`acct${i}`] = { provider_id: `acct${i}`, access_token: String(i) };
+          })),
+      );
+      assert.equal(Object.keys(await store.read()).length, 50);
+    } finally {
+      h.cleanup();
+    }
+  });
+});
+
+describe("TokenManager", () => {
+  test("200 concurrent accessToken() calls on an expired token: one refresh", async () => {
+    await withStub(async (stub) => {
+      const h = tempHome();
+      try {
+        stub.setDelay(200);
+        const old = record("claude-max", stub.seed(), -60, { extra_field: "kept" });
+        const { config } = writeSetup(h.dir, stub.tokenUrl, { "claude-max": old });
+        const tm = managerFor(h.dir, config);
+        const recs = await Promise.all(
+          Array.from({ length: 200 }, () => tm.accessToken("claude-max")),
+        );
+        assert.equal(stub.refreshCount, 1);
+        assert.equal(stub.tokenRequests.length, 1);
+        assert.equal(new Set(recs.map((r) => r.access_token)).size, 1);
+        assert.equal(recs[0].access_token, stub.issued[0]);
+        // anthropic kinds refresh with a JSON body
+        const req = stub.tokenRequests[0];
+        assert.match(req.contentType, /application\/json/);
+        assert.deepEqual(Object.keys(req.body).sort(), [
+          "client_id",
+          "grant_type",
+          "refresh_token",
+        ]);
+        assert.equal(req.body.refresh_token, old.refresh_token);
+        // persisted: rotated refresh token, new expiry, unknown fields kept
+        const onDisk = JSON.parse(readFileSync(join(h.dir, "oauth_tokens.json"), "utf8"));
+        const rec = onDisk["claude-max"];
+        assert.equal(rec.access_token, stub.issued[0]);
+        assert.notEqual(rec.refresh_token, old.refresh_token);
+        assert.ok(Date.parse(rec.expires_at) > Date.now() + 3600_000);
+        assert.equal(rec.extra_field, "kept");
+        assert.deepEqual(rec.scopes, ["user:inference", "user:profile"]);
+        // fresh now: no further refresh
+        await tm.accessToken("claude-max");
+        assert.equal(stub.refreshCount, 1);
+      } finally {
+        h.cleanup();
+      }
+    });
+  });
+
+  test("refreshAfterReject: N concurrent callers, one refresh; a stale rejection refreshes nothing", async () => {
+    await withStub(async (stub) => {
+      const h = tempHome();
+      try {
+        stub.setDelay(100);
+        const old = record("claude-max", stub.seed(), 3600);
+        const { config } = writeSetup(h.dir, stub.tokenUrl, { "claude-max": old });
+        const tm = managerFor(h.dir, config);
+        const recs = await Promise.all(
+          Array.from({ length: 20 }, () => tm.refreshAfterReject("claude-max", old.access_token)),
+        );
+        assert.equal(stub.refreshCount, 1);
+        assert.equal(new Set(recs.map((r) => r.access_token)).size, 1);
+        const again = await tm.refreshAfterReject("claude-max", old.access_token);
+        assert.equal(again.access_token, recs[0].access_token);
+        assert.equal(stub.refreshCount, 1);
+        // A second manager (another process's view) sees the refreshed token without a call.
+        const other = managerFor(h.dir, config);
+        assert.equal((await other.accessToken("claude-max")).access_token, recs[0].access_token);
+        assert.equal(stub.refreshCount, 1);
+      } finally {
+        h.cleanup();
+      }
+    });
+  });
+
+  test("force refreshes a fresh token; a form-body kind sends RFC 6749 form", async () => {
+    await withStub(async (stub) => {
+      const h = tempHome();
+      try {
+        const old = record("corp", stub.seed(), 3600, { kind: "oidc" });
+        const { config } = writeSetup(h.dir, stub.tokenUrl, { corp: old }, {
+          corp: { client_id: "corp-client", authorize_url: `${stub.url}/authorize` },
+        });
+        const tm = managerFor(h.dir, config);
+        assert.equal((await tm.accessToken("corp")).access_token, old.access_token);
+        assert.equal(stub.refreshCount, 0);
+        const rec = await tm.accessToken("corp", { force: true });
+        assert.equal(stub.refreshCount, 1);
+        assert.notEqual(rec.access_token, old.access_token);
+        assert.match(stub.tokenRequests[0].contentType, /x-www-form-urlencoded/);
+        assert.equal(stub.tokenRequests[0].body.client_id, "corp-client");
+      } finally {
+        h.cleanup();
+      }
+    });
+  });
+
+  for (
+    const [name, failure] of [
+      ["invalid_grant", undefined],
+      ["refresh_token_reused (openai shape)", {
+        status: 401,
+        body: { error: { code: "refresh_token_reused", message: "already used" } },
+      }],
+    ] as const
+  ) {
+    test(`dead refresh token (${name}) → LoginRequiredError, account marked needs_login`, async () => {
+      await withStub(async (stub) => {
+        const h = tempHome();
+        try {
+          if (failure) stub.setFailure(failure);
+          const old = record("claude-max", "never-issued-rt", -10);
+          const { config, tokens } = writeSetup(h.dir, stub.tokenUrl, { "claude-max": old });
+          const tm = managerFor(h.dir, config);
+          const err = await tm.accessToken("claude-max").then(() => undefined, (e) => e);
+          assert.ok(err instanceof LoginRequiredError, String(err));
+          assert.equal(err.id, "claude-max");
+          assert.match(err.message, /run: ccmux login claude-max/);
+          assert.ok(!err.message.includes("never-issued-rt"));
+          const rec = JSON.parse(readFileSync(tokens, "utf8"))["claude-max"];
+          assert.equal(rec.needs_login, true);
+          assert.equal(rec.refresh_token, old.refresh_token, "tokens kept for inspection");
+          // later calls fail fast without the network
+          const n = stub.tokenRequests.length;
+          await assert.rejects(tm.accessToken("claude-max"), LoginRequiredError);
+          assert.equal(stub.tokenRequests.length, n);
+        } finally {
+          h.cleanup();
+        }
+      });
+    });
+  }
+
+  test("server error and unreachable server → RefreshError, file byte-for-byte unchanged", async () => {
+    const h = tempHome();
+    try {
+      const stub = await startOAuthStub();
+      const old = record("claude-max", stub.seed(), -10);
+      const { config, tokens } = writeSetup(h.dir, stub.tokenUrl, { "claude-max": old });
+      const before = readFileSync(tokens, "utf8");
+      stub.setFailure({ status: 503, body: { error: "temporarily_unavailable" } });
+      const tm = managerFor(h.dir, config);
+      await assert.rejects(tm.accessToken("claude-max"), RefreshError);
+      await stub.close();
+      const err = await tm.accessToken("claude-max").then(() => undefined, (e) => e);
+      assert.ok(err instanceof RefreshError, String(err));
+      assert.match(err.message, /cannot reach http:\/\/127\.0\.0\.1:\d+/);
+      assert.equal(readFileSync(tokens, "utf8"), before);
+    } finally {
+      h.cleanup();
+    }
+  });
+
+  test("no account → LoginRequiredError without touching the network", async () => {
+    const h = tempHome();
+    try {
+      const { config } = writeSetup(h.dir, "http://127.0.0.1:9/", {});
+      const tm = managerFor(h.dir, config, {
+        fetch: () => Promise.reject(new Error("no network expected")),
+      });
+      await assert.rejects(tm.accessToken("nobody"), LoginRequiredError);
+    } finally {
+      h.cleanup();
+    }
+  });
+});
