@@ -278,7 +278,10 @@ async function main() {
   await step("--version", async () => {
     const r = await run(["--version"]);
     expect(r.code === 0, "--version did not exit 0", r);
-    expect(/^ccmux \d+\.\d+\.\d+ \(node v\d+/.test(r.stdout), `unexpected: ${r.stdout.trim()}`);
+    expect(
+      /^ccmux \d+\.\d+\.\d+ \((node|deno) v\d+/.test(r.stdout),
+      `unexpected: ${r.stdout.trim()}`,
+    );
   });
 
   await step("config check", async () => {
