@@ -8,6 +8,9 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { baseEnv, runCli, startCli, tempHome } from "./helpers/cli.ts";
 import { type AuthzStub, type AuthzStubOptions, startAuthzStub } from "./helpers/authz_stub.ts";
+import { parsePasted } from "../src/auth/paste_input.ts";
+import { loopbackTarget, startCallbackServer } from "../src/auth/callback_server.ts";
+import { browserCommand, browserUnavailable } from "../src/runtime/browser.ts";
 
 const cleanups: (() => unknown)[] = [];
 after(async () => {
@@ -455,3 +458,71 @@ async function freePort(): Promise<number> {
   await new Promise<void>((r) => s.close(() => r()));
   return port;
 }
+
+describe("login building blocks (in-process)", () => {
+  test("parsePasted: CODE#STATE, a callback URL, and what is refused", () => {
+    const a = parsePasted("  abc#xyz \n", "https://paste.example/cb");
+    assert.equal(a.params.get("code"), "abc");
+    assert.equal(a.params.get("state"), "xyz");
+    assert.equal(a.redirectUri, "https://paste.example/cb");
+    const b = parsePasted("http://localhost:1455/auth/callback?code=c1&state=s1", "unused");
+    assert.equal(b.params.get("code"), "c1");
+    assert.equal(b.redirectUri, "http://localhost:1455/auth/callback");
+    assert.throws(() => parsePasted("just-a-code", "x"), /paste the whole CODE#STATE/);
+    assert.throws(() => parsePasted("https://x.example/cb?foo=1", "x"), /no code= or error=/);
+  });
+
+  test("browser: not opened over SSH or without a display; per-platform command", () => {
+    assert.match(browserUnavailable({ SSH_CONNECTION: "1 2 3 4", DISPLAY: ":0" }, "linux")!, /SSH/);
+    assert.match(browserUnavailable({ SSH_TTY: "/dev/pts/1" }, "darwin")!, /SSH/);
+    assert.match(browserUnavailable({}, "linux")!, /no display/);
+    assert.equal(browserUnavailable({ WAYLAND_DISPLAY: "wayland-0" }, "linux"), undefined);
+    assert.equal(browserUnavailable({}, "darwin"), undefined);
+    assert.equal(browserUnavailable({}, "win32"), undefined);
+    assert.deepEqual(browserCommand("http://a/?x=1&y=2", "linux").cmd, "xdg-open");
+    assert.deepEqual(browserCommand("http://a/", "darwin").args, ["http://a/"]);
+    assert.deepEqual(
+      browserCommand("http://a/?x=1&y=2", "win32").args.at(-1),
+      "http://a/?x=1^&y=2",
+    );
+  });
+
+  test("callback server: falls back to the next fixed port, one-shot, escaped page", async () => {
+    const { createServer } = await import("node:net");
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, "127.0.0.1", () => r()));
+    const busyPort = (busy.address() as { port: number }).port;
+    const free = await freePort();
+    try {
+      const target = loopbackTarget("http://localhost:PORT/auth/callback", [busyPort, free]);
+      const server = await startCallbackServer(target);
+      assert.equal(server.port, free);
+      assert.equal(server.redirectUri, `http://localhost:${free}/auth/callback`);
+      const other = await fetch(`http://127.0.0.1:${free}/favicon.ico`);
+      assert.equal(other.status, 404);
+      await other.body?.cancel();
+      const first = fetch(`http://127.0.0.1:${free}/auth/callback?code=c&state=s`);
+      const cb = await server.callback;
+      assert.equal(cb.params.get("code"), "c");
+      const second = await fetch(`http://127.0.0.1:${free}/auth/callback?code=d&state=s`);
+      assert.equal(second.status, 409);
+      await second.body?.cancel();
+      await cb.reply(false, `<script>alert(1)</script> & "x"`);
+      const res = await first;
+      const html = await res.text();
+      assert.equal(res.status, 400);
+      assert.doesNotMatch(html, /<script/);
+      assert.match(html, /&#60;script&#62;alert\(1\)&#60;\/script&#62; &#38; &#34;x&#34;/);
+      await server.close();
+      assert.ok(await portRefused(free));
+    } finally {
+      await new Promise<void>((r) => busy.close(() => r()));
+    }
+  });
+
+  test("loopbackTarget: a literal port is used; a non-loopback redirect needs --paste", () => {
+    assert.deepEqual(loopbackTarget("http://127.0.0.1:8765/cb", [1455]).ports, [8765]);
+    assert.deepEqual(loopbackTarget("http://localhost:PORT/callback", []).ports, [0]);
+    assert.throws(() => loopbackTarget("https://example.com/cb", []), /use --paste/);
+  });
+});
