@@ -58,8 +58,40 @@ async function buildEsm() {
   const out = join(DIST, "ccmux.mjs");
   chmodSync(out, 0o755);
   writeFileSync(join(DIST, "meta.json"), JSON.stringify(result.metafile));
+  checkTokenPath(result.metafile);
   const files = Object.keys(result.metafile.outputs).filter((f) => f.endsWith(".mjs"));
   console.error(`built ${out} (${size(out)}; ${files.length} files with chunks)`);
+}
+
+// `ccmux token` runs in loops inside other tools: what it loads before printing a fresh token
+// must not include the proxy, hono or the OAuth library (refresh imports oauth4webapi lazily).
+const TOKEN_PATH_FORBIDDEN = [
+  /^src\/proxy\//,
+  /^src\/translate\//,
+  /^src\/auth\/(pkce_flow|login|callback_server)\.ts$/,
+  /node_modules\/(oauth4webapi|hono|@hono)\//,
+];
+
+/** Fails the build when the static import closure of the token command pulls forbidden code. */
+function checkTokenPath(meta) {
+  const outputs = meta.outputs;
+  const entry = Object.keys(outputs).find((o) => outputs[o].entryPoint === "src/cli/token.ts");
+  if (!entry) throw new Error("no chunk for src/cli/token.ts: is its import still lazy?");
+  const seen = new Set();
+  const visit = (out) => {
+    if (seen.has(out)) return;
+    seen.add(out);
+    for (const i of outputs[out].imports) {
+      if (i.kind === "import-statement" && !i.external) visit(i.path);
+    }
+  };
+  visit(entry);
+  visit(Object.keys(outputs).find((o) => outputs[o].entryPoint === "main.ts"));
+  const bad = [...seen].flatMap((o) => Object.keys(outputs[o].inputs))
+    .filter((input) => TOKEN_PATH_FORBIDDEN.some((re) => re.test(input)));
+  if (bad.length > 0) {
+    throw new Error(`ccmux token would load ${[...new Set(bad)].join(", ")} before printing`);
+  }
 }
 
 async function buildSea() {
