@@ -437,6 +437,16 @@ describe("ccmux login usage", () => {
     assert.match(r2.stderr, /no OAuth kind is known for account 'mystery'/);
   });
 
+  test("an unparseable token file fails before the sign-in and is left as it is", async () => {
+    const t = await setup("claude-max", "anthropic");
+    writeFileSync(t.tokenFile, "{not json", { mode: 0o600 });
+    const r = await runCli(["login", "claude-max", "--no-browser"], { env: t.env });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /oauth_tokens\.json/);
+    assert.equal(urlsOf(t.stub, r.stderr).length, 0, "sign-in started anyway");
+    assert.equal(readFileSync(t.tokenFile, "utf8"), "{not json");
+  });
+
   test("an http:// endpoint on a non-loopback host is refused", async () => {
     const home = tempHome();
     cleanups.push(home.cleanup);

@@ -63,6 +63,8 @@ export function resolveForLogin(config: Config, id: string): ResolvedOAuth {
 /** Runs the sign-in for `opts.id` and stores the result. Throws LoginError on any failure. */
 export async function login(opts: LoginOptions): Promise<LoginResult> {
   const resolved = resolveForLogin(opts.config, opts.id);
+  // An unusable token file fails now, before the user signs in for nothing.
+  await new TokenStore(opts.config.auth.token_file).read();
   const fetchFn = opts.fetch ?? fetch;
   const session = await startSession(resolved, fetchFn).catch((e) => {
     throw new LoginError(describeError(e));

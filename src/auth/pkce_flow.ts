@@ -6,6 +6,9 @@ import { isLoopbackHost } from "../config/mod.ts";
 
 type Fetch = typeof fetch;
 
+/** Per request to the authorization server: a hung server must not hang the sign-in. */
+const NETWORK_TIMEOUT_MS = 60_000;
+
 /** A sign-in failure with a message fit for the terminal (never a secret). */
 export class LoginError extends Error {
   constructor(message: string) {
@@ -133,8 +136,12 @@ export async function exchangeCode(
   redirectUri: string,
 ): Promise<oauth.TokenEndpointResponse> {
   let params: URLSearchParams;
+  const checked = new URLSearchParams(response);
+  // RFC 9207 `iss` can only be checked against an issuer we know (oidc, openai, or configured);
+  // the anthropic kinds have none, so a stray `iss` there must not fail the sign-in.
+  if (!s.resolved.issuer) checked.delete("iss");
   try {
-    params = oauth.validateAuthResponse(s.as, s.client, response, s.state);
+    params = oauth.validateAuthResponse(s.as, s.client, checked, s.state);
   } catch (e) {
     throw new LoginError(describeError(e));
   }
@@ -150,6 +157,7 @@ export async function exchangeCode(
       {
         [oauth.customFetch]: tokenFetch(s.fetch, json),
         [oauth.allowInsecureRequests]: insecure(s.as.token_endpoint),
+        signal: () => AbortSignal.timeout(NETWORK_TIMEOUT_MS),
         // Anthropic's token endpoint wants the state in the body too.
         additionalParameters: json ? { state: s.state } : undefined,
       },
@@ -229,6 +237,7 @@ export async function createApiKey(
       method: "POST",
       headers: { authorization: `Bearer ${accessToken}`, accept: "application/json" },
       redirect: "manual",
+      signal: AbortSignal.timeout(NETWORK_TIMEOUT_MS),
     });
   } catch (e) {
     throw new LoginError(`creating the API key failed: ${(e as Error).message}`);
