@@ -191,6 +191,7 @@ describe("ccmux login, loopback mode", () => {
       "state",
     ]);
     assert.equal(call.params.state, q.get("state"));
+    assert.notEqual(call.params.code_verifier, call.params.state, "state must not be the verifier");
     assert.equal(call.params.redirect_uri, redirect.href);
 
     const doc = readTokens(t.tokenFile);
