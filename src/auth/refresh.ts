@@ -109,7 +109,9 @@ export class TokenManager {
       const oauth = resolveOAuth(this.#config, id, rec.kind);
       if (!oauth) {
         return {
-          error: new RefreshError(`cannot refresh '${id}': unknown OAuth kind; set [oauth.${id}] kind`),
+          error: new RefreshError(
+            `cannot refresh '${id}': unknown OAuth kind; set [oauth.${id}] kind`,
+          ),
         };
       }
       return await this.#callServer(doc, id, rec, oauth);

@@ -130,7 +130,10 @@ function oauthError(body: string): { code?: string; description?: string } {
     }
     if (j?.error && typeof j.error === "object") {
       const code = typeof j.error.code === "string" ? j.error.code : j.error.type;
-      return { code: typeof code === "string" ? code : undefined, description: short(j.error.message) };
+      return {
+        code: typeof code === "string" ? code : undefined,
+        description: short(j.error.message),
+      };
     }
     if (typeof j?.code === "string") return { code: j.code, description: short(j.message) };
   } catch { /* not JSON */ }

@@ -59,7 +59,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
       r.kind ?? "?",
       expiry(r),
       r.scopes.join(" ") || "-",
-      r.needs_login ? `needs login: ccmux login ${r.id}` : r.refreshable ? "refreshable" : "no refresh",
+      r.needs_login
+        ? `needs login: ccmux login ${r.id}`
+        : r.refreshable
+        ? "refreshable"
+        : "no refresh",
     ]),
   ];
   const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));

@@ -88,7 +88,10 @@ export async function startOAuthStub(opts: StubOptions = {}): Promise<OAuthStub>
       return send(res, 400, { error: "unsupported_grant_type" });
     }
     const entry = tokens.get(req.body.refresh_token ?? "");
-    const invalid = { error: "invalid_grant", error_description: "Refresh token not found or invalid" };
+    const invalid = {
+      error: "invalid_grant",
+      error_description: "Refresh token not found or invalid",
+    };
     if (!entry || entry.family.revoked) return send(res, 400, invalid);
     if (entry.used) {
       entry.family.revoked = true; // reuse: the whole family is dead (RFC 9700 §4.14.2)
