@@ -1,0 +1,222 @@
+// The OpenAI-compatible upstream adapter: the Anthropic request is translated to Chat
+// Completions (src/translate/), sent to {base_url}/chat/completions, and the answer (JSON or
+// SSE) is translated back, streaming as it arrives. count_tokens is answered locally.
+import type { Candidate } from "./route_types.ts";
+import type { ProviderAdapter, UpstreamRequest } from "./provider.ts";
+import { errorResponse, errorType } from "./errors.ts";
+import { estimateInputTokens } from "./estimate.ts";
+import { anthropicToOpenAI } from "../translate/request.ts";
+import { openAIToAnthropic } from "../translate/response.ts";
+import { messageEvents, translateStream } from "../translate/stream.ts";
+import type {
+  AnthropicRequest,
+  OpenAIChatRequest,
+  OpenAIChatResponse,
+} from "../translate/types.ts";
+
+const SSE_HEADERS = {
+  "content-type": "text/event-stream; charset=utf-8",
+  "cache-control": "no-cache",
+};
+
+/** Speaks OpenAI's Chat Completions API to OpenAI-compatible upstreams. */
+export class OpenAIAdapter implements ProviderAdapter {
+  async send(req: UpstreamRequest, cand: Candidate, signal: AbortSignal): Promise<Response> {
+    if (req.kind === "count_tokens") {
+      // No OpenAI-compatible API counts tokens without generating: a local estimate.
+      return Response.json({ input_tokens: estimateInputTokens(req.body) });
+    }
+    const p = cand.provider;
+    const body = req.body as AnthropicRequest;
+    const stream = body.stream === true;
+    const chat = anthropicToOpenAI(body, {
+      model: cand.actual_model,
+      maxCompletionTokens: p.max_completion_tokens,
+      maxOutputTokens: p.max_output_tokens,
+    });
+    const headers: Record<string, string> = {};
+    for (const name in p.headers) headers[name.toLowerCase()] = p.headers[name];
+    headers["content-type"] = "application/json";
+    headers["accept"] = stream ? "text/event-stream" : "application/json";
+    const url = `${p.base_url}/chat/completions`;
+
+    const credential = await this.#credential(req, cand);
+    if (credential instanceof Response) return credential;
+    if (credential) headers["authorization"] = `Bearer ${credential}`;
+
+    let res = await post(url, headers, chat, signal);
+    if (res.status === 401 && p.auth_type === "oauth" && req.tokens) {
+      // One single-flight refresh and one retry, as for Anthropic upstreams.
+      await res.body?.cancel().catch(() => {});
+      const id = p.oauth_provider ?? p.name;
+      try {
+        const record = await req.tokens.refreshAfterReject(id, credential ?? "");
+        headers["authorization"] = `Bearer ${record.api_key ?? record.access_token}`;
+      } catch (e) {
+        return tokenErrorResponse(e, id);
+      }
+      res = await post(url, headers, chat, signal);
+    }
+    // Up to two corrections of a 400 that names a parameter this model does not take.
+    for (let attempt = 0; attempt < 2 && res.status === 400; attempt++) {
+      const text = await res.text().catch(() => "");
+      const fixed = correctRequest(chat, text);
+      if (!fixed) return upstreamError(400, res.headers, text, p.name, credential);
+      res = await post(url, headers, chat, signal);
+    }
+    if (!res.ok) {
+      const text = await res.text().catch(() => "");
+      return upstreamError(res.status, res.headers, text, p.name, credential);
+    }
+
+    const out = new Headers(stream ? SSE_HEADERS : { "content-type": "application/json" });
+    const requestId = res.headers.get("x-request-id") ?? res.headers.get("request-id");
+    if (requestId) out.set("request-id", requestId);
+    const isSse = (res.headers.get("content-type") ?? "").includes("text/event-stream");
+    if (stream && isSse && res.body) {
+      const translated = translateStream(res.body, {
+        model: cand.actual_model,
+        inputTokens: estimateInputTokens(req.body),
+      });
+      return new Response(translated, { status: 200, headers: out });
+    }
+    // A JSON answer (asked for, or sent although a stream was asked for).
+    let parsed: OpenAIChatResponse & { error?: unknown };
+    try {
+      parsed = await res.json();
+    } catch {
+      return errorResponse(502, `ccmux: ${p.name} sent a response that is not JSON`);
+    }
+    if (!parsed || typeof parsed !== "object" || !Array.isArray(parsed.choices)) {
+      const msg = parsed && typeof parsed === "object" && parsed.error
+        ? errorMessage(parsed.error)
+        : "no choices in the response";
+      return errorResponse(502, `${p.name}: ${redact(msg, credential)}`);
+    }
+    const msg = openAIToAnthropic(parsed, { model: cand.actual_model });
+    if (stream) return new Response(messageEvents(msg), { status: 200, headers: out });
+    return new Response(JSON.stringify(msg), { status: 200, headers: out });
+  }
+
+  /**
+   * The bearer credential: apikey → the provider's key; passthrough → the client's own
+   * (x-api-key or Authorization), unless it is ccmux's server key; oauth → the account's
+   * token (or its API key). A Response when sign-in is needed.
+   */
+  async #credential(req: UpstreamRequest, cand: Candidate): Promise<string | undefined | Response> {
+    const p = cand.provider;
+    if (p.auth_type === "apikey") return p.api_key ?? "";
+    if (p.auth_type === "passthrough") {
+      const serverKey = req.config.server.api_key;
+      const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.get("authorization") ?? "")?.[1];
+      const key = req.headers.get("x-api-key") ?? undefined;
+      for (const v of [bearer, key]) if (v && v !== serverKey) return v;
+      return undefined;
+    }
+    const id = p.oauth_provider ?? p.name;
+    if (!req.tokens) return errorResponse(500, `no token manager for OAuth account '${id}'`);
+    try {
+      const record = await req.tokens.accessToken(id);
+      return record.api_key ?? record.access_token;
+    } catch (e) {
+      return tokenErrorResponse(e, id);
+    }
+  }
+}
+
+function post(
+  url: string,
+  headers: Record<string, string>,
+  chat: OpenAIChatRequest,
+  signal: AbortSignal,
+): Promise<Response> {
+  return fetch(url, { method: "POST", headers, body: JSON.stringify(chat), signal });
+}
+
+/**
+ * Edits `chat` after a 400 that rejects something ccmux added, and says whether to retry:
+ * `reasoning_effort` on a model without reasoning (dropped), or a max_tokens above the
+ * model's limit when the error names the limit ("at most 16384", "<= 8192", ...).
+ */
+export function correctRequest(chat: OpenAIChatRequest, errorText: string): boolean {
+  if (chat.reasoning_effort !== undefined && /reasoning/i.test(errorText)) {
+    delete chat.reasoning_effort;
+    return true;
+  }
+  const field = chat.max_completion_tokens !== undefined ? "max_completion_tokens" : "max_tokens";
+  const current = chat[field];
+  if (
+    current !== undefined &&
+    /max_(completion_)?tokens|maximum context|output tokens/i.test(errorText)
+  ) {
+    const m =
+      /(?:at most|maximum(?: value)?(?: of| is)?|less than or equal to|<=|up to)\s*`?(\d{3,7})/i
+        .exec(errorText);
+    const limit = m ? Number(m[1]) : NaN;
+    if (limit > 0 && limit < current) {
+      chat[field] = limit;
+      return true;
+    }
+  }
+  return false;
+}
+
+/** An upstream error as an Anthropic error with the same status (failover acts on it). */
+function upstreamError(
+  status: number,
+  upstream: Headers,
+  text: string,
+  provider: string,
+  credential: string | undefined,
+): Response {
+  let message = text.trim().slice(0, 2000);
+  try {
+    const parsed = JSON.parse(text);
+    message = errorMessage(parsed?.error ?? parsed);
+  } catch {
+    // not JSON: keep the text
+  }
+  if (!message) message = `HTTP ${status}`;
+  const res = errorResponse(
+    status,
+    `${provider}: ${redact(message, credential)}`,
+    errorType(status),
+  );
+  const retryAfter = upstream.get("retry-after");
+  if (retryAfter) res.headers.set("retry-after", retryAfter);
+  const requestId = upstream.get("x-request-id") ?? upstream.get("request-id");
+  if (requestId) res.headers.set("request-id", requestId);
+  return res;
+}
+
+function errorMessage(e: unknown): string {
+  if (typeof e === "string") return e;
+  if (e && typeof e === "object") {
+    const m = (e as Record<string, unknown>).message;
+    if (typeof m === "string") return m;
+    if (m && typeof m === "object") return JSON.stringify(m);
+  }
+  return "";
+}
+
+/** Upstream messages sometimes echo (part of) the key: never pass one on. */
+function redact(message: string, credential: string | undefined): string {
+  let s = message;
+  if (credential && credential.length >= 8) s = s.split(credential).join("***");
+  return s.replace(/\b(sk|rk|gsk|csk|xai|pk)[-_][A-Za-z0-9_*-]{6,}/g, "$1-***");
+}
+
+/** A token problem as the client should see it. Messages name the account, never a token. */
+function tokenErrorResponse(e: unknown, id: string): Response {
+  const name = (e as Error)?.name;
+  if (name === "LoginRequiredError") {
+    return errorResponse(
+      401,
+      `ccmux: the OAuth sign-in for '${id}' is missing or expired; run \`ccmux login ${id}\``,
+    );
+  }
+  if (name === "RefreshError") {
+    return errorResponse(502, `ccmux: refreshing the OAuth token for '${id}' failed`);
+  }
+  throw e;
+}
