@@ -30,3 +30,15 @@ export { estimateInputTokens } from "./src/proxy/estimate.ts";
 
 /** The CLI itself: `main(argv)` resolves to the exit code. */
 export { main } from "./src/cli/main.ts";
+
+/**
+ * The proxy: `createApp({ config, tokens? })` → `{ fetch, reload, ... }` to serve with any
+ * fetch-style server; adapters implement `ProviderAdapter` for one upstream protocol.
+ */
+export { type AppOptions, type CcmuxApp, createApp } from "./src/proxy/app.ts";
+export type {
+  PathKind,
+  ProviderAdapter,
+  TokenSource,
+  UpstreamRequest,
+} from "./src/proxy/provider.ts";

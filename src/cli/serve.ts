@@ -1,6 +1,115 @@
-// `ccmux serve`: placeholder until its issue lands.
+// `ccmux serve`: runs the proxy in the foreground. SIGTERM/SIGINT drain in-flight requests (up
+// to 10 s) and exit 0; SIGHUP reloads the config file (an invalid one is logged and ignored).
+import { intFlag, parseCommand } from "./args.ts";
 import { CliError, type Io } from "./io.ts";
+import { ConfigError, isLoopbackHost, loadConfig } from "../config/mod.ts";
+import type { Config } from "../config/types.ts";
+import { createApp } from "../proxy/app.ts";
+import type { TokenSource } from "../proxy/provider.ts";
+import { TokenManager } from "../auth/refresh.ts";
+import { onSignal, startServer } from "../runtime/serve.ts";
 
-export function run(_argv: string[], _io: Io): Promise<number> {
-  return Promise.reject(new CliError("serve is not built yet"));
+const USAGE = `Usage: ccmux serve [--config FILE] [--host HOST] [--port PORT]
+
+Runs the Anthropic-compatible proxy in the foreground (default http://127.0.0.1:13456).
+Point Claude Code at it with: eval "$(ccmux env)"
+
+Signals: SIGTERM/SIGINT finish in-flight requests (up to 10 s) and exit; SIGHUP reloads the
+config file (an invalid file is reported and the running config kept).
+`;
+
+/** How long in-flight requests may take to finish on SIGTERM/SIGINT. */
+export const DRAIN_MS = 10_000;
+
+export async function run(argv: string[], io: Io): Promise<number> {
+  const args = parseCommand(argv, {
+    name: "serve",
+    usage: USAGE,
+    options: {
+      config: { type: "string" },
+      host: { type: "string" },
+      port: { type: "string", short: "p" },
+    },
+  });
+  if (args.help) {
+    io.out(USAGE);
+    return 0;
+  }
+  const port = intFlag(args.values.port, "port", "serve", 0, 65535);
+  const host = args.values.host as string | undefined;
+  const file = args.values.config as string | undefined;
+  const load = (): Config => {
+    const config = loadConfig({ env: io.env, file });
+    if (host !== undefined) config.server.host = host;
+    if (port !== undefined) config.server.port = port;
+    if (!isLoopbackHost(config.server.host) && !config.server.api_key) {
+      throw new CliError(
+        `refusing to listen on non-loopback host '${config.server.host}' without server.api_key`,
+      );
+    }
+    return config;
+  };
+  let config: Config;
+  try {
+    config = load();
+  } catch (e) {
+    if (e instanceof ConfigError) throw new CliError(e.message);
+    throw e;
+  }
+  for (const w of config.warnings) io.err(`ccmux: warning: ${w}\n`);
+
+  const makeTokens = (c: Config): TokenSource | undefined =>
+    c.providers.some((p) => p.auth_type === "oauth") ? new TokenManager({ config: c }) : undefined;
+  const app = createApp({ config, tokens: makeTokens(config), log: io.err });
+
+  let server;
+  try {
+    server = await startServer({
+      hostname: config.server.host,
+      port: config.server.port,
+      fetch: app.fetch,
+      onError: (e) => app.logger.event("error", `server error: ${(e as Error)?.message ?? e}`),
+    });
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    const why = code === "EADDRINUSE" || (e as Error).name === "AddrInUse"
+      ? "address already in use"
+      : (e as Error).message;
+    throw new CliError(`cannot listen on ${config.server.host}:${config.server.port}: ${why}`);
+  }
+  const shown = config.server.host.includes(":") ? `[${config.server.host}]` : config.server.host;
+  io.err(`ccmux listening on http://${shown}:${server.port}\n`);
+
+  const offHup = onSignal("SIGHUP", () => {
+    try {
+      const next = load();
+      const listenChanged = next.server.host !== config.server.host ||
+        (port === undefined && next.server.port !== config.server.port);
+      const authChanged = JSON.stringify([next.auth, next.oauth]) !==
+        JSON.stringify([config.auth, config.oauth]);
+      app.reload(next, authChanged ? makeTokens(next) : undefined);
+      config = next;
+      app.logger.event(
+        "info",
+        `config reloaded from ${next.path ?? "(embedded default)"}` +
+          (listenChanged ? " (host/port changes need a restart)" : ""),
+      );
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      app.logger.event("error", `config reload failed, keeping the running config: ${msg}`);
+    }
+  });
+
+  let offTerm = () => {};
+  let offInt = () => {};
+  await new Promise<void>((resolve) => {
+    offTerm = onSignal("SIGTERM", resolve);
+    offInt = onSignal("SIGINT", resolve);
+  });
+  offTerm();
+  offInt();
+  offHup();
+  app.logger.event("info", "shutting down: finishing in-flight requests");
+  await server.shutdown(DRAIN_MS);
+  return 0;
 }

@@ -1,0 +1,131 @@
+// The Anthropic upstream adapter: the body goes up unchanged except `model`, the provider's
+// credentials replace the client's, and the upstream response comes back as it is.
+import { Buffer } from "node:buffer";
+import type { Candidate } from "./route_types.ts";
+import type { ProviderAdapter, UpstreamRequest } from "./provider.ts";
+import { editBetas, forwardHeaders, OAUTH_BETA } from "./headers.ts";
+import { errorResponse } from "./errors.ts";
+
+const MODEL_KEY = Buffer.from('"model"');
+
+/**
+ * The request body for `model`. Byte-exact when possible: the top-level `"model": "<orig>"`
+ * pair is replaced in place when it is the only such pair in the text (in valid JSON a raw
+ * `"model"` followed by `:` is always a key, never string content). Otherwise re-serialised.
+ */
+export function bodyWithModel(req: UpstreamRequest, model: string): Uint8Array {
+  const orig = req.body.model;
+  if (req.bodyChanged || typeof orig !== "string") {
+    return Buffer.from(JSON.stringify({ ...req.body, model }));
+  }
+  if (orig === model) return req.raw;
+  const buf = Buffer.from(req.raw.buffer, req.raw.byteOffset, req.raw.byteLength);
+  const want = JSON.stringify(orig);
+  let found = -1;
+  let end = -1;
+  for (let at = buf.indexOf(MODEL_KEY); at !== -1; at = buf.indexOf(MODEL_KEY, at + 7)) {
+    let i = at + 7;
+    while (isSpace(buf[i])) i++;
+    if (buf[i] !== 0x3a /* : */) continue;
+    i++;
+    while (isSpace(buf[i])) i++;
+    if (buf[i] !== 0x22 /* " */ || buf.toString("utf8", i, i + Buffer.byteLength(want)) !== want) {
+      continue;
+    }
+    if (found !== -1) {
+      found = -2; // two "model":"orig" pairs: cannot tell which is top-level
+      break;
+    }
+    found = i;
+    end = i + Buffer.byteLength(want);
+  }
+  if (found < 0) return Buffer.from(JSON.stringify({ ...req.body, model }));
+  return Buffer.concat([
+    buf.subarray(0, found),
+    Buffer.from(JSON.stringify(model)),
+    buf.subarray(end),
+  ]);
+}
+
+function isSpace(c: number | undefined): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+/** `base_url` + /v1/messages[/count_tokens] + the client's query string. */
+export function upstreamUrl(
+  baseUrl: string,
+  kind: UpstreamRequest["kind"],
+  search: string,
+): string {
+  return `${baseUrl}/v1/messages${kind === "count_tokens" ? "/count_tokens" : ""}${search}`;
+}
+
+/** Speaks Anthropic's Messages API to Anthropic-compatible upstreams. */
+export class AnthropicAdapter implements ProviderAdapter {
+  async send(req: UpstreamRequest, cand: Candidate, signal: AbortSignal): Promise<Response> {
+    const p = cand.provider;
+    const serverKey = req.config.server.api_key;
+    const headers = forwardHeaders(
+      req.headers,
+      p.auth_type === "passthrough",
+      serverKey ? (v) => v === serverKey : undefined,
+    );
+    for (const name in p.headers) headers[name.toLowerCase()] = p.headers[name];
+    headers["content-type"] = "application/json";
+    const url = upstreamUrl(p.base_url, req.kind, req.search);
+    const body = bodyWithModel(req, cand.actual_model) as BodyInit;
+
+    if (p.auth_type === "apikey") {
+      editBetas(headers, cand.strip_beta_options, cand.strip_specific_beta);
+      headers["x-api-key"] = p.api_key ?? "";
+      return fetch(url, { method: "POST", headers, body, signal });
+    }
+    if (p.auth_type === "passthrough") {
+      editBetas(headers, cand.strip_beta_options, cand.strip_specific_beta);
+      return fetch(url, { method: "POST", headers, body, signal });
+    }
+
+    // OAuth: a token from the store; on a 401, one single-flight refresh and one retry.
+    const id = p.oauth_provider ?? p.name;
+    if (!req.tokens) return errorResponse(500, `no token manager for OAuth account '${id}'`);
+    let record;
+    try {
+      record = await req.tokens.accessToken(id);
+    } catch (e) {
+      return tokenErrorResponse(e, id);
+    }
+    if (record.api_key) {
+      // anthropic-console: the account's API key is an ordinary key.
+      editBetas(headers, cand.strip_beta_options, cand.strip_specific_beta);
+      headers["x-api-key"] = record.api_key;
+      return fetch(url, { method: "POST", headers, body, signal });
+    }
+    editBetas(headers, cand.strip_beta_options, cand.strip_specific_beta, OAUTH_BETA);
+    headers["authorization"] = `Bearer ${record.access_token}`;
+    const first = await fetch(url, { method: "POST", headers, body, signal });
+    if (first.status !== 401) return first;
+    await first.body?.cancel().catch(() => {});
+    try {
+      record = await req.tokens.refreshAfterReject(id, record.access_token);
+    } catch (e) {
+      return tokenErrorResponse(e, id);
+    }
+    headers["authorization"] = `Bearer ${record.access_token}`;
+    return fetch(url, { method: "POST", headers, body, signal });
+  }
+}
+
+/** A token problem as the client should see it. Messages name the account, never a token. */
+function tokenErrorResponse(e: unknown, id: string): Response {
+  const name = (e as Error)?.name;
+  if (name === "LoginRequiredError") {
+    return errorResponse(
+      401,
+      `ccmux: the OAuth sign-in for '${id}' is missing or expired; run \`ccmux login ${id}\``,
+    );
+  }
+  if (name === "RefreshError") {
+    return errorResponse(502, `ccmux: refreshing the OAuth token for '${id}' failed`);
+  }
+  throw e;
+}

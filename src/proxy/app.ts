@@ -1,0 +1,303 @@
+// The ccmux HTTP app (web-standard Request/Response, on hono): safety checks, body parsing
+// once, routing, failover dispatch, one log line per request. Runtime-neutral: src/runtime/
+// serves it.
+import { createHash, timingSafeEqual } from "node:crypto";
+import { Buffer } from "node:buffer";
+import process from "node:process";
+import { Hono } from "hono";
+import type { Config } from "../config/types.ts";
+import { isLoopbackHost } from "../config/validate.ts";
+import { VERSION } from "../version.ts";
+import { selectRoute } from "./router.ts";
+import { RouteError } from "./route_types.ts";
+import type { PathKind, ProviderAdapter, TokenSource, UpstreamRequest } from "./provider.ts";
+import { AnthropicAdapter } from "./anthropic.ts";
+import { Cooldown, dispatch } from "./dispatch.ts";
+import { errorResponse } from "./errors.ts";
+import { Logger, type RequestLog } from "./log.ts";
+
+/** Options for createApp. */
+export interface AppOptions {
+  config: Config;
+  /** OAuth tokens (a TokenManager); needed when a provider uses auth_type "oauth". */
+  tokens?: TokenSource;
+  /** Where log lines go; default: stderr with the config's log_level and log_format. */
+  log?: (line: string) => void;
+  /** Adapters by provider api; defaults: "anthropic" built in, "openai" loaded on first use. */
+  adapters?: Record<string, ProviderAdapter>;
+}
+
+/** A running ccmux app: hand `fetch` to a server; `reload` swaps the config for new requests. */
+export interface CcmuxApp {
+  fetch: (request: Request, ...rest: unknown[]) => Response | Promise<Response>;
+  hono: Hono;
+  readonly config: Config;
+  readonly logger: Logger;
+  /** New requests use `config` (and `tokens` if given); in-flight ones finish on the old. */
+  reload(config: Config, tokens?: TokenSource): void;
+}
+
+/** Per-config state, swapped as a whole on reload. */
+interface State {
+  config: Config;
+  tokens?: TokenSource;
+  logger: Logger;
+  cooldown: Cooldown;
+  maxBody: number;
+  apiKeyHash?: Buffer;
+  allowedHosts: Set<string>;
+}
+
+/**
+ * Builds the ccmux app.
+ *
+ * @example
+ * ```ts
+ * const app = createApp({ config: loadConfig({ env: process.env }) });
+ * Deno.serve({ port: 13456 }, app.fetch);
+ * ```
+ */
+export function createApp(opts: AppOptions): CcmuxApp {
+  const sink = opts.log ?? ((line: string) => void process.stderr.write(line));
+  const adapters: Record<string, ProviderAdapter> = {
+    anthropic: new AnthropicAdapter(),
+    openai: lazyOpenAI(),
+    ...opts.adapters,
+  };
+  const makeState = (config: Config, tokens?: TokenSource, prev?: State): State => ({
+    config,
+    tokens,
+    logger: new Logger(sink, config.server.log_level, config.server.log_format),
+    // Failure counts survive a reload only when the thresholds did not change.
+    cooldown: prev && prev.cooldown.failures === config.router.cooldown_failures &&
+        prev.cooldown.seconds === config.router.cooldown_s
+      ? prev.cooldown
+      : new Cooldown(config.router.cooldown_failures, config.router.cooldown_s),
+    maxBody: Math.floor(config.server.max_body_mb * 1024 * 1024),
+    apiKeyHash: config.server.api_key ? sha256(config.server.api_key) : undefined,
+    allowedHosts: new Set(config.server.allowed_hosts.map((h) => h.toLowerCase())),
+  });
+  let state = makeState(opts.config, opts.tokens);
+  const prefix = Math.random().toString(36).slice(2, 7);
+  let counter = 0;
+
+  const hono = new Hono();
+  hono.get("/health", (c) => c.json({ status: "ok", version: VERSION }));
+  hono.get("/v1/models", () => Response.json(modelList(state.config)));
+  hono.post("/v1/messages", (c) => messages(c.req.raw, "messages", state));
+  hono.post("/v1/messages/count_tokens", (c) => messages(c.req.raw, "count_tokens", state));
+  hono.notFound((c) => errorResponse(404, `ccmux: no route for ${c.req.method} ${c.req.path}`));
+  hono.onError((err) => {
+    state.logger.event("error", `internal error: ${err instanceof Error ? err.message : err}`);
+    return errorResponse(500, "ccmux: internal error");
+  });
+
+  /** Safety checks that come before routing; a Response when the request is refused. */
+  function guard(req: Request, path: string, s: State): Response | undefined {
+    const host = hostName(req.headers.get("host"));
+    if (host === undefined || !(isLoopbackHost(host) || s.allowedHosts.has(host))) {
+      return errorResponse(403, "ccmux: this Host is not allowed (see server.allowed_hosts)");
+    }
+    if (path.startsWith("/v1/")) {
+      if (req.headers.has("origin")) {
+        return errorResponse(403, "ccmux: requests from web pages (Origin header) are refused");
+      }
+      if (s.apiKeyHash && !clientKeyMatches(req.headers, s.apiKeyHash)) {
+        return errorResponse(401, "ccmux: missing or wrong API key for this ccmux server");
+      }
+    }
+    return undefined;
+  }
+
+  async function messages(request: Request, kind: PathKind, s: State): Promise<Response> {
+    const started = performance.now();
+    const url = request.url;
+    const q = url.indexOf("?");
+    const path = kind === "messages" ? "/v1/messages" : "/v1/messages/count_tokens";
+    const log: RequestLog = {
+      id: `${prefix}-${++counter}`,
+      method: "POST",
+      path,
+      status: 0,
+      duration_ms: 0,
+    };
+    const fail = (res: Response, error?: string): Response => {
+      log.status = res.status;
+      log.duration_ms = Math.round(performance.now() - started);
+      if (error) log.error = error;
+      s.logger.request(log);
+      return res;
+    };
+    const raw = await readBody(request, s.maxBody);
+    if (raw === undefined) {
+      return fail(
+        errorResponse(413, `ccmux: request body is larger than ${s.config.server.max_body_mb} MB`),
+      );
+    }
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(new TextDecoder().decode(raw));
+    } catch {
+      return fail(errorResponse(400, "ccmux: the request body is not valid JSON"));
+    }
+    if (typeof body !== "object" || body === null || Array.isArray(body)) {
+      return fail(errorResponse(400, "ccmux: the request body must be a JSON object"));
+    }
+    if (typeof body.model === "string") log.model = body.model;
+    let decision;
+    try {
+      decision = selectRoute(s.config, body, request.headers);
+    } catch (e) {
+      if (e instanceof RouteError) return fail(errorResponse(e.status, `ccmux: ${e.message}`));
+      throw e;
+    }
+    log.rule = decision.rule;
+    log.route = decision.model;
+    const upstreamReq: UpstreamRequest = {
+      kind,
+      body,
+      raw,
+      bodyChanged: decision.bodyChanged,
+      headers: request.headers,
+      search: q === -1 ? "" : url.slice(q),
+      config: s.config,
+      tokens: s.tokens,
+    };
+    const res = await dispatch(upstreamReq, decision, {
+      adapters,
+      cooldown: s.cooldown,
+      clientSignal: request.signal,
+      log,
+      started,
+      done: (l) => s.logger.request(l),
+    });
+    res.headers.set("x-ccmux-request-id", log.id);
+    return res;
+  }
+
+  const fetch = (request: Request, ...rest: unknown[]): Response | Promise<Response> => {
+    const s = state;
+    const url = request.url;
+    // Path without URL parsing: "http://host:port/path?query".
+    const start = url.indexOf("/", url.indexOf("//") + 2);
+    const q = url.indexOf("?", start);
+    const path = start === -1 ? "/" : url.slice(start, q === -1 ? undefined : q);
+    const refused = guard(request, path, s);
+    if (refused) {
+      s.logger.request({
+        id: `${prefix}-${++counter}`,
+        method: request.method,
+        path,
+        status: refused.status,
+        duration_ms: 0,
+      });
+      return refused;
+    }
+    // deno-lint-ignore no-explicit-any
+    return hono.fetch(request, ...(rest as [any, any]));
+  };
+
+  return {
+    fetch,
+    hono,
+    get config() {
+      return state.config;
+    },
+    get logger() {
+      return state.logger;
+    },
+    reload(config: Config, tokens?: TokenSource) {
+      state = makeState(config, tokens ?? state.tokens, state);
+    },
+  };
+}
+
+/** The Host header's name without port, lower-case; "[::1]" keeps its brackets. */
+function hostName(host: string | null): string | undefined {
+  if (!host) return undefined;
+  host = host.toLowerCase();
+  if (host.startsWith("[")) {
+    const end = host.indexOf("]");
+    return end === -1 ? undefined : host.slice(0, end + 1);
+  }
+  const colon = host.indexOf(":");
+  return colon === -1 ? host : host.slice(0, colon);
+}
+
+function sha256(s: string): Buffer {
+  return createHash("sha256").update(s).digest();
+}
+
+/** x-api-key or Authorization: Bearer equal to server.api_key, compared in constant time. */
+function clientKeyMatches(headers: Headers, want: Buffer): boolean {
+  const key = headers.get("x-api-key");
+  if (key !== null && timingSafeEqual(sha256(key), want)) return true;
+  const auth = headers.get("authorization");
+  const m = auth ? /^Bearer\s+(.+)$/i.exec(auth) : null;
+  return m !== null && timingSafeEqual(sha256(m[1]), want);
+}
+
+/**
+ * The body bytes, or undefined when they exceed `limit` (checked against content-length first
+ * and counted while reading, for chunked bodies).
+ */
+async function readBody(req: Request, limit: number): Promise<Uint8Array | undefined> {
+  const cl = req.headers.get("content-length");
+  if (cl !== null && Number(cl) > limit) return undefined;
+  if (!req.body) return new Uint8Array(0);
+  if (cl !== null) {
+    const buf = new Uint8Array(await req.arrayBuffer());
+    return buf.byteLength > limit ? undefined : buf;
+  }
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => {});
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+/** GET /v1/models: every configured model name in Anthropic's list shape. */
+function modelList(config: Config) {
+  const names = new Set<string>();
+  for (const m of config.models) names.add(m.name);
+  for (const p of config.providers) {
+    if (!p.enabled) continue;
+    for (const m of p.models) names.add(m);
+  }
+  const data = [...names].map((id) => ({
+    type: "model",
+    id,
+    display_name: id,
+    created_at: "2025-01-01T00:00:00Z",
+  }));
+  return { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
+}
+
+/** The OpenAI adapter (src/proxy/openai.ts), imported only when an openai provider is used. */
+function lazyOpenAI(): ProviderAdapter {
+  let loaded: Promise<ProviderAdapter> | undefined;
+  return {
+    async send(req, cand, signal) {
+      // A variable specifier until src/proxy/openai.ts exists in the tree.
+      const spec = "./openai.ts";
+      loaded ??= import(spec).then((m) => new m.OpenAIAdapter() as ProviderAdapter);
+      return (await loaded).send(req, cand, signal);
+    },
+  };
+}

@@ -1,0 +1,312 @@
+// Failover dispatch (CONTRACT §6): try the route's candidates in priority order, moving on after
+// a connection error, a timeout, 408, 429 or 5xx — only while nothing has reached the client —
+// then relay the chosen response chunk by chunk.
+import { Buffer } from "node:buffer";
+import type { Candidate, RouteDecision } from "./route_types.ts";
+import type { ProviderAdapter, UpstreamRequest } from "./provider.ts";
+import type { RequestLog } from "./log.ts";
+import { errorResponse, sseErrorEvent } from "./errors.ts";
+import { responseHeaders } from "./headers.ts";
+
+/** The longest upstream `retry-after` honoured (by waiting) before trying the last candidate. */
+export const MAX_RETRY_AFTER_MS = 2000;
+
+/**
+ * Consecutive-failure counts per provider: after `failures` in a row a provider is skipped for
+ * `seconds` (unless no other candidate is left). One success resets it.
+ */
+export class Cooldown {
+  #state = new Map<string, { failures: number; until: number }>();
+  constructor(readonly failures: number, readonly seconds: number) {}
+
+  cooling(name: string, now = Date.now()): boolean {
+    const s = this.#state.get(name);
+    return s !== undefined && s.until > now;
+  }
+
+  failed(name: string, now = Date.now()): void {
+    const s = this.#state.get(name) ?? { failures: 0, until: 0 };
+    s.failures++;
+    if (this.failures > 0 && s.failures >= this.failures) {
+      s.until = now + this.seconds * 1000;
+      s.failures = 0;
+    }
+    this.#state.set(name, s);
+  }
+
+  succeeded(name: string): void {
+    if (this.#state.size) this.#state.delete(name);
+  }
+}
+
+/** What dispatch needs besides the request. */
+export interface DispatchOptions {
+  /** By `provider.api`. */
+  adapters: Record<string, ProviderAdapter>;
+  cooldown: Cooldown;
+  /** The client's request signal: aborts upstream while waiting for response headers. */
+  clientSignal?: AbortSignal;
+  /** Filled in as the request goes; passed to `done` once the response body has ended. */
+  log: RequestLog;
+  /** performance.now() when the request arrived. */
+  started: number;
+  done: (log: RequestLog) => void;
+}
+
+const RETRYABLE = (status: number) => status === 408 || status === 429 || status >= 500;
+
+/** One upstream attempt's failure that allows failover. */
+interface Failure {
+  step: string;
+  timeout: boolean;
+  /** A buffered upstream error response (small JSON), returned as-is if all candidates fail. */
+  response?: { status: number; headers: Headers; body: Uint8Array };
+  retryAfterMs?: number;
+}
+
+/** Tries `decision.candidates` with failover and returns the response to send to the client. */
+export async function dispatch(
+  req: UpstreamRequest,
+  decision: RouteDecision,
+  opts: DispatchOptions,
+): Promise<Response> {
+  const { cooldown, log } = opts;
+  const timeouts = req.config.server.timeouts;
+  // Streaming (and count_tokens) upstreams answer with headers at once; a plain request's
+  // headers arrive only when the whole answer is ready, so only the api timeout bounds it.
+  const headerTimeout = req.body.stream === true || req.kind === "count_tokens"
+    ? Math.min(timeouts.connect_timeout_ms, timeouts.api_timeout_ms)
+    : timeouts.api_timeout_ms;
+  let list: Candidate[] = decision.candidates.filter((c) => !cooldown.cooling(c.provider.name));
+  if (list.length === 0) list = decision.candidates;
+  const steps: string[] = [];
+  log.failover = steps;
+  let last: Failure | undefined;
+  let lastResponse: Failure["response"];
+
+  for (let i = 0; i < list.length; i++) {
+    const cand = list[i];
+    const name = cand.provider.name;
+    log.provider = name;
+    log.upstream_model = cand.actual_model;
+    if (i === list.length - 1 && i > 0 && last?.retryAfterMs) {
+      await sleep(last.retryAfterMs, opts.clientSignal);
+    }
+    if (opts.clientSignal?.aborted) break;
+    const adapter = opts.adapters[cand.provider.api];
+    const ac = new AbortController();
+    let timedOut = false;
+    const totalTimer = setTimeout(() => {
+      timedOut = true;
+      ac.abort(new Error("upstream timeout"));
+    }, timeouts.api_timeout_ms);
+    const headerTimer = headerTimeout < timeouts.api_timeout_ms
+      ? setTimeout(() => {
+        timedOut = true;
+        ac.abort(new Error("upstream timeout"));
+      }, headerTimeout)
+      : undefined;
+    const onClientAbort = () => ac.abort(new Error("client closed"));
+    opts.clientSignal?.addEventListener("abort", onClientAbort);
+    let res: Response;
+    try {
+      if (!adapter) throw new Error(`no adapter for api '${cand.provider.api}'`);
+      res = await adapter.send(req, cand, ac.signal);
+    } catch (e) {
+      clearTimeout(totalTimer);
+      clearTimeout(headerTimer);
+      opts.clientSignal?.removeEventListener("abort", onClientAbort);
+      if (opts.clientSignal?.aborted) break;
+      last = { step: `${name} ${timedOut ? "timeout" : describeError(e)}`, timeout: timedOut };
+      steps.push(last.step);
+      cooldown.failed(name);
+      continue;
+    }
+    clearTimeout(headerTimer);
+    opts.clientSignal?.removeEventListener("abort", onClientAbort);
+    steps.push(`${name} ${res.status}`);
+    if (RETRYABLE(res.status) && i < list.length - 1) {
+      cooldown.failed(name);
+      // Error bodies are small: keep the bytes in case every other candidate fails too.
+      let body: Uint8Array;
+      try {
+        body = new Uint8Array(await res.arrayBuffer());
+      } catch {
+        body = new Uint8Array(0);
+      }
+      clearTimeout(totalTimer);
+      lastResponse = { status: res.status, headers: res.headers, body };
+      last = {
+        step: steps[steps.length - 1],
+        timeout: false,
+        response: lastResponse,
+        retryAfterMs: retryAfterMs(res.headers),
+      };
+      continue;
+    }
+    if (RETRYABLE(res.status)) cooldown.failed(name);
+    else cooldown.succeeded(name);
+    return relay(res, ac, totalTimer, opts);
+  }
+
+  // Every candidate failed (or the client left).
+  if (opts.clientSignal?.aborted) {
+    log.status = 499;
+    log.error = "client closed";
+    finish(opts);
+    return errorResponse(499, "client closed the request");
+  }
+  if (lastResponse) {
+    log.status = lastResponse.status;
+    finish(opts);
+    return new Response(lastResponse.body as BodyInit, {
+      status: lastResponse.status,
+      headers: responseHeaders(lastResponse.headers),
+    });
+  }
+  const status = last?.timeout ? 504 : 502;
+  log.status = status;
+  finish(opts);
+  const tried = steps.join(" → ");
+  return errorResponse(
+    status,
+    status === 504
+      ? `ccmux: upstream timed out (${tried})`
+      : `ccmux: no upstream could be reached (${tried})`,
+  );
+}
+
+function finish(opts: DispatchOptions): void {
+  opts.log.duration_ms = Math.round(performance.now() - opts.started);
+  opts.done(opts.log);
+}
+
+/**
+ * Streams `res` to the client chunk by chunk. After the first byte there is no failover: an
+ * upstream failure ends an SSE stream with an Anthropic `error` event. Cancelling (client
+ * disconnect) aborts the upstream request.
+ */
+function relay(
+  res: Response,
+  ac: AbortController,
+  totalTimer: ReturnType<typeof setTimeout>,
+  opts: DispatchOptions,
+): Response {
+  const log = opts.log;
+  log.status = res.status;
+  const upstreamId = res.headers.get("request-id");
+  if (upstreamId) log.upstream_request_id = upstreamId;
+  const headers = responseHeaders(res.headers);
+  const upstream = res.body;
+  if (!upstream) {
+    clearTimeout(totalTimer);
+    finish(opts);
+    return new Response(null, { status: res.status, headers });
+  }
+  const sse = (res.headers.get("content-type") ?? "").includes("text/event-stream");
+  const reader = upstream.getReader();
+  let ended = false;
+  const end = (error?: string) => {
+    if (ended) return;
+    ended = true;
+    clearTimeout(totalTimer);
+    if (error) log.error = error;
+    finish(opts);
+  };
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let chunk;
+      try {
+        chunk = await reader.read();
+      } catch (e) {
+        if (ended) return;
+        const why = ac.signal.aborted && String(ac.signal.reason).includes("timeout")
+          ? "upstream timeout"
+          : describeError(e);
+        end(`upstream failed mid-response: ${why}`);
+        if (sse) {
+          controller.enqueue(
+            Buffer.from(sseErrorEvent(`ccmux: the upstream response broke off (${why})`)),
+          );
+          controller.close();
+        } else controller.error(e);
+        return;
+      }
+      if (chunk.done) {
+        controller.close();
+        end();
+        return;
+      }
+      const value = chunk.value;
+      if (log.ttfb_ms === undefined) log.ttfb_ms = Math.round(performance.now() - opts.started);
+      scanUsage(value, log);
+      controller.enqueue(value);
+    },
+    cancel() {
+      end("client closed");
+      ac.abort(new Error("client closed"));
+      reader.cancel().catch(() => {});
+    },
+  }, { highWaterMark: 0 });
+  return new Response(body, { status: res.status, headers });
+}
+
+const INPUT = Buffer.from('"input_tokens":');
+const OUTPUT = Buffer.from('"output_tokens":');
+
+/**
+ * Picks token counts out of passing bytes without decoding them: `"input_tokens":N` (the first,
+ * from message_start or the JSON body) and the last `"output_tokens":N` (message_delta carries
+ * the final count). A number split across chunks is simply missed.
+ */
+function scanUsage(chunk: Uint8Array, log: RequestLog): void {
+  const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  if (log.input_tokens === undefined) {
+    const at = buf.indexOf(INPUT);
+    if (at !== -1) log.input_tokens = readInt(buf, at + INPUT.length);
+  }
+  const out = buf.lastIndexOf(OUTPUT);
+  if (out !== -1) log.output_tokens = readInt(buf, out + OUTPUT.length);
+}
+
+function readInt(buf: Buffer, i: number): number | undefined {
+  while (buf[i] === 0x20) i++;
+  let n = 0;
+  const start = i;
+  for (; i < buf.length && buf[i] >= 0x30 && buf[i] <= 0x39; i++) n = n * 10 + buf[i] - 0x30;
+  return i > start && i < buf.length ? n : undefined;
+}
+
+/** Seconds or HTTP-date; undefined when absent or longer than MAX_RETRY_AFTER_MS. */
+function retryAfterMs(headers: Headers): number | undefined {
+  const v = headers.get("retry-after");
+  if (!v) return undefined;
+  let ms = /^\d+(\.\d+)?$/.test(v.trim()) ? Number(v) * 1000 : Date.parse(v) - Date.now();
+  if (!Number.isFinite(ms) || ms <= 0) return undefined;
+  ms = Math.ceil(ms);
+  return ms <= MAX_RETRY_AFTER_MS ? ms : undefined;
+}
+
+/** A short, secret-free reason for a failed fetch: "connect ECONNREFUSED", "error ...". */
+export function describeError(e: unknown): string {
+  const err = e as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  const code = err?.cause?.code ?? err?.code;
+  if (code) return `connect ${code}`;
+  const msg = `${err?.message ?? ""} ${err?.cause?.message ?? ""}`;
+  if (/connection refused/i.test(msg)) return "connect ECONNREFUSED";
+  if (/connection reset/i.test(msg)) return "ECONNRESET";
+  if (/dns|lookup|name or service not known/i.test(msg)) return "connect ENOTFOUND";
+  return `error ${(err?.message ?? String(e)).split("\n")[0].slice(0, 80)}`;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done);
+  });
+}

@@ -1,0 +1,247 @@
+// A stub Anthropic upstream on 127.0.0.1:0 for tests and benchmarks: records every request
+// (method, url, headers, body bytes), answers with JSON or SSE (status, headers, pauses or gates
+// between events, a break-off after N events), and notices when its client aborts.
+import { Buffer } from "node:buffer";
+import { createServer } from "node:net";
+import { startServer } from "../../src/runtime/serve.ts";
+
+/** One request the stub received. */
+export interface RecordedRequest {
+  method: string;
+  /** Path and query, e.g. "/v1/messages?beta=true". */
+  url: string;
+  /** Lower-case names. */
+  headers: Record<string, string>;
+  body: Uint8Array;
+  /** The body as JSON (undefined when it is not JSON). */
+  json: Record<string, unknown> | undefined;
+  /** Every byte of the response body the stub sent (filled in as it goes). */
+  sent: Uint8Array[];
+  /** True once the client went away before the response body was complete. */
+  aborted: boolean;
+  /** Resolves when the response body ended: "done", "aborted" or "broken" (break-off). */
+  finished: Promise<"done" | "aborted" | "broken">;
+}
+
+/** An SSE event: raw text (sent as is) or an event name with JSON data. */
+export type StubEvent = string | { event: string; data: unknown };
+
+/** How the stub answers one request. */
+export interface StubReply {
+  status?: number;
+  headers?: Record<string, string>;
+  /** A JSON body (content-type application/json). */
+  json?: unknown;
+  /** A raw body. */
+  body?: string;
+  /** SSE events, each written as its own chunk (content-type text/event-stream). */
+  events?: StubEvent[];
+  /** Pause before each event after the first. */
+  delayMs?: number;
+  /** Awaited before event i (i ≥ 1) is sent: lets a test check arrival before the next. */
+  gate?: (i: number) => Promise<void>;
+  /** Break the connection off after this many events (an upstream failure mid-stream). */
+  breakAfter?: number;
+}
+
+/** A running stub. */
+export interface UpstreamStub {
+  /** "http://127.0.0.1:PORT" */
+  url: string;
+  port: number;
+  requests: RecordedRequest[];
+  /** Replaces the answer function. */
+  reply(fn: StubHandler | StubReply): void;
+  /** All response bytes sent for request `i`, joined. */
+  sentBytes(i?: number): Uint8Array;
+  close(): Promise<void>;
+}
+
+export type StubHandler = (req: RecordedRequest, index: number) => StubReply | Promise<StubReply>;
+
+/** A JSON Messages API answer. */
+export function messageJson(text = "Hello from the stub", model = "stub-model") {
+  return {
+    id: "msg_stub01",
+    type: "message",
+    role: "assistant",
+    model,
+    content: [{ type: "text", text }],
+    stop_reason: "end_turn",
+    stop_sequence: null,
+    usage: { input_tokens: 12, output_tokens: 5 },
+  };
+}
+
+/** The SSE events of a streamed Messages API answer, one text delta per part. */
+export function messageEvents(parts = ["Hello", " from", " the", " stub"], model = "stub-model") {
+  const events: StubEvent[] = [
+    {
+      event: "message_start",
+      data: {
+        type: "message_start",
+        message: {
+          id: "msg_stub01",
+          type: "message",
+          role: "assistant",
+          model,
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+          usage: { input_tokens: 12, output_tokens: 1 },
+        },
+      },
+    },
+    {
+      event: "content_block_start",
+      data: { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } },
+    },
+  ];
+  for (const text of parts) {
+    events.push({
+      event: "content_block_delta",
+      data: { type: "content_block_delta", index: 0, delta: { type: "text_delta", text } },
+    });
+  }
+  events.push(
+    { event: "content_block_stop", data: { type: "content_block_stop", index: 0 } },
+    {
+      event: "message_delta",
+      data: {
+        type: "message_delta",
+        delta: { stop_reason: "end_turn", stop_sequence: null },
+        usage: { output_tokens: parts.length },
+      },
+    },
+    { event: "message_stop", data: { type: "message_stop" } },
+  );
+  return events;
+}
+
+function encodeEvent(e: StubEvent): Uint8Array {
+  return Buffer.from(
+    typeof e === "string" ? e : `event: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`,
+  );
+}
+
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Starts a stub upstream. The default answer is `messageJson()`, or SSE when `stream: true`. */
+export async function startUpstreamStub(
+  handler?: StubHandler | StubReply,
+): Promise<UpstreamStub> {
+  let answer: StubHandler = toHandler(handler);
+  const requests: RecordedRequest[] = [];
+
+  const fetch = async (request: Request): Promise<Response> => {
+    const body = new Uint8Array(await request.arrayBuffer());
+    const headers: Record<string, string> = {};
+    request.headers.forEach((v, k) => (headers[k] = v));
+    let json: Record<string, unknown> | undefined;
+    try {
+      json = JSON.parse(Buffer.from(body).toString("utf8"));
+    } catch {
+      json = undefined;
+    }
+    const u = new URL(request.url);
+    let settle!: (how: "done" | "aborted" | "broken") => void;
+    const rec: RecordedRequest = {
+      method: request.method,
+      url: u.pathname + u.search,
+      headers,
+      body,
+      json,
+      sent: [],
+      aborted: false,
+      finished: new Promise((r) => (settle = r)),
+    };
+    const index = requests.push(rec) - 1;
+    const reply = await answer(rec, index);
+    const status = reply.status ?? 200;
+    const outHeaders: Record<string, string> = { "request-id": `req_stub_${index}` };
+    if (reply.events) {
+      outHeaders["content-type"] = "text/event-stream; charset=utf-8";
+      outHeaders["cache-control"] = "no-cache";
+      const events = reply.events;
+      let i = 0;
+      let closed = false;
+      const stream = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          if (closed) return;
+          if (reply.breakAfter !== undefined && i >= reply.breakAfter) {
+            closed = true;
+            settle("broken");
+            controller.error(new Error("stub: broken off"));
+            return;
+          }
+          if (i >= events.length) {
+            closed = true;
+            controller.close();
+            settle("done");
+            return;
+          }
+          if (i > 0) {
+            if (reply.delayMs) await wait(reply.delayMs);
+            if (reply.gate) await reply.gate(i);
+          }
+          if (closed) return;
+          const bytes = encodeEvent(events[i++]);
+          rec.sent.push(bytes);
+          controller.enqueue(bytes);
+        },
+        cancel() {
+          closed = true;
+          rec.aborted = true;
+          settle("aborted");
+        },
+      }, { highWaterMark: 0 });
+      return new Response(stream, { status, headers: { ...outHeaders, ...reply.headers } });
+    }
+    let bytes: Uint8Array;
+    if (reply.body !== undefined) bytes = Buffer.from(reply.body);
+    else {
+      outHeaders["content-type"] = "application/json";
+      bytes = Buffer.from(JSON.stringify(reply.json ?? messageJson()));
+    }
+    rec.sent.push(bytes);
+    settle("done");
+    return new Response(bytes as BodyInit, {
+      status,
+      headers: { ...outHeaders, ...reply.headers },
+    });
+  };
+
+  const server = await startServer({ hostname: "127.0.0.1", port: 0, fetch });
+  return {
+    url: `http://127.0.0.1:${server.port}`,
+    port: server.port,
+    requests,
+    reply(fn) {
+      answer = toHandler(fn);
+    },
+    sentBytes(i = requests.length - 1) {
+      return Buffer.concat(requests[i].sent);
+    },
+    close: () => server.shutdown(2000),
+  };
+}
+
+function toHandler(h: StubHandler | StubReply | undefined): StubHandler {
+  if (typeof h === "function") return h;
+  if (h) return () => h;
+  return (
+    req,
+  ) => (req.json?.stream === true ? { events: messageEvents() } : { json: messageJson() });
+}
+
+/** A 127.0.0.1 port with nothing listening (connections are refused). */
+export function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
