@@ -8,6 +8,8 @@ import Anthropic from "@anthropic-ai/sdk";
 import { chatChunks, chatJson, startOpenAIStub } from "./helpers/openai_stub.ts";
 import { startCcmux } from "./helpers/ccmux_server.ts";
 import { claudeCodeRequest } from "./helpers/claude_code_request.ts";
+import type { TokenSource } from "../src/proxy/provider.ts";
+import type { TokenRecord } from "../src/auth/types.ts";
 
 const OAI_KEY = "sk-oai-provider-key-0123456789";
 
@@ -302,6 +304,78 @@ describe("ccmux with an OpenAI upstream", () => {
       assert.match(text, /"text":"a"/);
       assert.match(text, /event: error\ndata: \{"type":"error","error":\{"type":"api_error"/);
       assert.doesNotMatch(text, /message_stop/);
+    } finally {
+      await ccmux.close();
+      await stub.close();
+    }
+  });
+});
+
+describe("credentials for OpenAI upstreams", () => {
+  test("passthrough sends the client's key as a bearer token", async () => {
+    const stub = await startOpenAIStub();
+    const ccmux = await startCcmux(
+      config(stub.baseUrl).replace('auth_type = "apikey"', 'auth_type = "passthrough"')
+        .replace(`api_key = "${OAI_KEY}"`, ""),
+    );
+    try {
+      const client = new Anthropic({
+        baseURL: ccmux.url,
+        apiKey: "sk-client-own-key",
+        maxRetries: 0,
+      });
+      await client.messages.create({
+        model: "claude-x",
+        max_tokens: 5,
+        messages: [{ role: "user", content: "hi" }],
+      });
+      assert.equal(stub.requests[0].headers["authorization"], "Bearer sk-client-own-key");
+      assert.equal(stub.requests[0].headers["x-api-key"], undefined);
+    } finally {
+      await ccmux.close();
+      await stub.close();
+    }
+  });
+
+  test("oauth: a rejected token is refreshed once and the request retried", async () => {
+    const stub = await startOpenAIStub((req) =>
+      req.headers["authorization"] === "Bearer fresh-token"
+        ? { json: chatJson({ text: "ok" }) }
+        : { status: 401, json: { error: { message: "token expired" } } }
+    );
+    const calls: string[] = [];
+    const rec = (access_token: string): TokenRecord => ({ provider_id: "acct", access_token });
+    const tokens: TokenSource = {
+      accessToken(id) {
+        calls.push(`access ${id}`);
+        return Promise.resolve(rec("stale-token"));
+      },
+      refreshAfterReject(id, rejected) {
+        calls.push(`refresh ${id} ${rejected}`);
+        return Promise.resolve(rec("fresh-token"));
+      },
+    };
+    const ccmux = await startCcmux(
+      config(stub.baseUrl).replace(
+        'auth_type = "apikey"',
+        'auth_type = "oauth"\noauth_provider = "acct"',
+      )
+        .replace(`api_key = "${OAI_KEY}"`, ""),
+      { tokens },
+    );
+    try {
+      const client = new Anthropic({ baseURL: ccmux.url, apiKey: "client-key", maxRetries: 0 });
+      const msg = await client.messages.create({
+        model: "claude-x",
+        max_tokens: 5,
+        messages: [{ role: "user", content: "hi" }],
+      });
+      assert.deepEqual(msg.content, [{ type: "text", text: "ok" }]);
+      assert.deepEqual(calls, ["access acct", "refresh acct stale-token"]);
+      assert.deepEqual(stub.requests.map((r) => r.headers["authorization"]), [
+        "Bearer stale-token",
+        "Bearer fresh-token",
+      ]);
     } finally {
       await ccmux.close();
       await stub.close();
