@@ -270,6 +270,49 @@ describe("TokenManager", () => {
     });
   });
 
+  test("openai kind: JSON refresh, id_token checked against the issuer and kept", async () => {
+    const stub = await startOAuthStub({
+      idTokenClaims: {
+        iss: "https://auth.openai.com",
+        aud: "app_EMoamEEZ73f0CkXaXp7hrann",
+        sub: "user-1",
+      },
+    });
+    const h = tempHome();
+    try {
+      const old = record("codex", stub.seed(), -10, { kind: "openai" });
+      const { config, tokens } = writeSetup(h.dir, stub.tokenUrl, { codex: old });
+      const rec = await managerFor(h.dir, config).accessToken("codex");
+      assert.equal(rec.access_token, stub.issued[0]);
+      assert.match(stub.tokenRequests[0].contentType, /application\/json/);
+      assert.equal(typeof JSON.parse(readFileSync(tokens, "utf8")).codex.id_token, "string");
+    } finally {
+      await stub.close();
+      h.cleanup();
+    }
+  });
+
+  test("an id_token with the wrong issuer fails the refresh; the rotated refresh token is kept", async () => {
+    const stub = await startOAuthStub({
+      idTokenClaims: { iss: "https://evil.example", aud: "app_EMoamEEZ73f0CkXaXp7hrann", sub: "u" },
+    });
+    const h = tempHome();
+    try {
+      const old = record("codex", stub.seed(), -10, { kind: "openai" });
+      const { config, tokens } = writeSetup(h.dir, stub.tokenUrl, { codex: old });
+      const err = await managerFor(h.dir, config).accessToken("codex").then(() => 0, (e) => e);
+      assert.ok(err instanceof RefreshError, String(err));
+      assert.match(err.message, /invalid token response/);
+      const rec = JSON.parse(readFileSync(tokens, "utf8")).codex;
+      assert.equal(rec.access_token, old.access_token, "the unverified access token is not used");
+      assert.notEqual(rec.refresh_token, old.refresh_token, "the spent refresh token is replaced");
+      assert.equal(stub.refreshCount, 1);
+    } finally {
+      await stub.close();
+      h.cleanup();
+    }
+  });
+
   for (
     const [name, failure] of [
       ["invalid_grant", undefined],

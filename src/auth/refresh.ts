@@ -132,7 +132,10 @@ export class TokenManager {
       doc[id] = { ...rec, needs_login: true };
       return { login: `the sign-in for '${id}' is no longer valid (${res.dead})` };
     }
-    if ("error" in res) return { error: res.error };
+    if ("error" in res) {
+      if (res.rotated) doc[id] = { ...rec, refresh_token: res.rotated };
+      return { error: res.error };
+    }
     const t = res.tokens;
     const next: TokenRecord = { ...rec, access_token: t.access_token, token_type: "bearer" };
     // Servers rotate refresh tokens: the new one replaces the spent one before anyone uses

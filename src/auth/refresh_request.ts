@@ -22,7 +22,14 @@ export interface TokenResponse {
   token_type?: string;
 }
 
-export type RefreshResult = { tokens: TokenResponse } | { dead: string } | { error: RefreshError };
+/**
+ * `rotated`: the server answered 200 with a new refresh token but the response failed
+ * validation; the old refresh token is spent, so the caller keeps the new one.
+ */
+export type RefreshResult =
+  | { tokens: TokenResponse }
+  | { dead: string }
+  | { error: RefreshError; rotated?: string };
 
 /** OAuth error codes that mean the refresh token will never work again. */
 const DEAD_CODES = new Set([
@@ -55,6 +62,7 @@ export async function postRefresh(
   const as = { issuer: oauth.issuer ?? tokenUrl.origin, token_endpoint: tokenUrl.href };
   const client = { client_id: oauth.client_id };
   let captured: { status: number; body: string } | undefined;
+  let unverifiedIdToken: string | undefined;
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
   const customFetch = async (url: string, init: RequestInit): Promise<Response> => {
@@ -72,8 +80,15 @@ export async function postRefresh(
       // oauth4webapi requires token_type; the anthropic servers leave it out (it is bearer).
       try {
         const json = JSON.parse(text);
-        if (json && typeof json === "object" && json.token_type === undefined) {
-          patched = JSON.stringify({ ...json, token_type: "bearer" });
+        if (json && typeof json === "object") {
+          const copy = { ...json, token_type: json.token_type ?? "bearer" };
+          // Without a known issuer an id_token cannot be checked (its iss would be compared
+          // with a made-up one): keep it aside instead of failing the refresh.
+          if (!oauth.issuer && typeof copy.id_token === "string") {
+            unverifiedIdToken = copy.id_token;
+            delete copy.id_token;
+          }
+          patched = JSON.stringify(copy);
         }
       } catch { /* oauth4webapi reports the invalid body */ }
     }
@@ -98,16 +113,30 @@ export async function postRefresh(
     );
     if (response.status !== 200) return classify(captured, where);
     const tokens = await o.processRefreshTokenResponse(as, client, response);
-    return { tokens: tokens as unknown as TokenResponse };
+    const result = { ...tokens } as unknown as TokenResponse;
+    if (unverifiedIdToken) result.id_token = unverifiedIdToken;
+    return { tokens: result };
   } catch (e) {
     if (captured && captured.status !== 200) return classify(captured, where);
     if (!captured) {
       const why = controller.signal.aborted ? `no answer within ${TIMEOUT_MS / 1000} s` : reason(e);
       return { error: new RefreshError(`cannot reach ${where} to refresh: ${why}`, { cause: e }) };
     }
-    return { error: new RefreshError(`invalid token response from ${where}: ${reason(e)}`) };
+    return {
+      error: new RefreshError(`invalid token response from ${where}: ${reason(e)}`),
+      rotated: rotatedRefreshToken(captured.body),
+    };
   } finally {
     clearTimeout(timer);
+  }
+}
+
+function rotatedRefreshToken(body: string): string | undefined {
+  try {
+    const rt = JSON.parse(body)?.refresh_token;
+    return typeof rt === "string" && rt ? rt : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -35,14 +35,17 @@ export async function run(argv: string[], io: Io): Promise<number> {
   if (id === undefined) throw new UsageError("missing account ID", "logout");
   const config = loadTokenConfig(io, args.values.config as string | undefined);
   const store = new TokenStore(config.auth.token_file);
-  const removed = await withTokenErrors(() =>
-    store.update((doc): TokenRecord | undefined => {
-      if (!Object.hasOwn(doc, id)) return undefined;
-      const rec = doc[id];
-      delete doc[id];
-      return rec;
-    })
-  );
+  // Read first so a missing account never creates the folder or takes the lock.
+  const exists = Object.hasOwn(await withTokenErrors(() => store.read()), id);
+  const removed = exists &&
+    await withTokenErrors(() =>
+      store.update((doc): TokenRecord | undefined => {
+        if (!Object.hasOwn(doc, id)) return undefined;
+        const rec = doc[id];
+        delete doc[id];
+        return rec;
+      })
+    );
   if (!removed) {
     const ids = Object.keys(await store.read().catch(() => ({})));
     const known = ids.length ? ` (accounts: ${ids.sort().join(", ")})` : "";

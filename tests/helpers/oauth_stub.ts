@@ -19,6 +19,8 @@ export interface StubOptions {
   expiresIn?: number;
   /** Include token_type in token responses (default false, as anthropic). */
   tokenType?: boolean;
+  /** Add an (unsigned) id_token with these claims plus fresh iat/exp, as openai does. */
+  idTokenClaims?: Record<string, unknown>;
 }
 
 export interface OAuthStub {
@@ -111,6 +113,12 @@ export async function startOAuthStub(opts: StubOptions = {}): Promise<OAuthStub>
       scope: "user:inference user:profile",
     };
     if (opts.tokenType) body.token_type = "Bearer";
+    if (opts.idTokenClaims) {
+      const now = Math.floor(Date.now() / 1000);
+      const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
+      const claims = { iat: now, exp: now + 3600, ...opts.idTokenClaims };
+      body.id_token = `${b64({ alg: "RS256", typ: "JWT" })}.${b64(claims)}.c2ln`;
+    }
     send(res, 200, body);
   };
 
