@@ -276,6 +276,16 @@ describe("ccmux with an OpenAI upstream", () => {
       assert.equal(stub.requests[0].json.reasoning_effort, "high");
       assert.equal(stub.requests[1].json.reasoning_effort, undefined);
       assert.equal(stub.requests[2].json.max_completion_tokens, 8192);
+      // Learned: the next request for this model is sent corrected at once.
+      await client.messages.stream({
+        model: "claude-haiku-4-5-20251001",
+        max_tokens: 32000,
+        thinking: { type: "enabled", budget_tokens: 31999 },
+        messages: [{ role: "user", content: "again" }],
+      }).finalMessage();
+      assert.equal(stub.requests.length, 4);
+      assert.equal(stub.requests[3].json.reasoning_effort, undefined);
+      assert.equal(stub.requests[3].json.max_completion_tokens, 8192);
     } finally {
       await ccmux.close();
       await stub.close();

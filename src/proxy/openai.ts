@@ -21,6 +21,13 @@ const SSE_HEADERS = {
 
 /** Speaks OpenAI's Chat Completions API to OpenAI-compatible upstreams. */
 export class OpenAIAdapter implements ProviderAdapter {
+  /**
+   * What 400 answers taught about a provider's model ("provider\0model"): it rejects
+   * reasoning_effort, or its output limit. Later requests are sent corrected at once instead
+   * of paying a failed round trip each time (Claude Code asks for reasoning on every turn).
+   */
+  #learned = new Map<string, { noReasoning?: boolean; maxTokens?: number }>();
+
   async send(req: UpstreamRequest, cand: Candidate, signal: AbortSignal): Promise<Response> {
     if (req.kind === "count_tokens") {
       // No OpenAI-compatible API counts tokens without generating: a local estimate.
@@ -34,6 +41,9 @@ export class OpenAIAdapter implements ProviderAdapter {
       maxCompletionTokens: p.max_completion_tokens,
       maxOutputTokens: p.max_output_tokens,
     });
+    const key = `${p.name}\0${cand.actual_model}`;
+    const learned = this.#learned.get(key);
+    if (learned) applyLearned(chat, learned);
     const headers: Record<string, string> = {};
     for (const name in p.headers) headers[name.toLowerCase()] = p.headers[name];
     headers["content-type"] = "application/json";
@@ -62,6 +72,10 @@ export class OpenAIAdapter implements ProviderAdapter {
       const text = await res.text().catch(() => "");
       const fixed = correctRequest(chat, text);
       if (!fixed) return upstreamError(400, res.headers, text, p.name, credential);
+      const l = this.#learned.get(key) ?? {};
+      if (fixed === "reasoning") l.noReasoning = true;
+      else l.maxTokens = chat.max_completion_tokens ?? chat.max_tokens;
+      this.#learned.set(key, l);
       res = await post(url, headers, chat, signal);
     }
     if (!res.ok) {
@@ -133,15 +147,31 @@ function post(
   return fetch(url, { method: "POST", headers, body: JSON.stringify(chat), signal });
 }
 
+function applyLearned(
+  chat: OpenAIChatRequest,
+  l: { noReasoning?: boolean; maxTokens?: number },
+): void {
+  if (l.noReasoning) delete chat.reasoning_effort;
+  if (l.maxTokens === undefined) return;
+  if (chat.max_completion_tokens !== undefined && chat.max_completion_tokens > l.maxTokens) {
+    chat.max_completion_tokens = l.maxTokens;
+  }
+  if (chat.max_tokens !== undefined && chat.max_tokens > l.maxTokens) chat.max_tokens = l.maxTokens;
+}
+
 /**
  * Edits `chat` after a 400 that rejects something ccmux added, and says whether to retry:
  * `reasoning_effort` on a model without reasoning (dropped), or a max_tokens above the
  * model's limit when the error names the limit ("at most 16384", "<= 8192", ...).
+ * Returns what it corrected, or false when the error is not one of those.
  */
-export function correctRequest(chat: OpenAIChatRequest, errorText: string): boolean {
+export function correctRequest(
+  chat: OpenAIChatRequest,
+  errorText: string,
+): "reasoning" | "max_tokens" | false {
   if (chat.reasoning_effort !== undefined && /reasoning/i.test(errorText)) {
     delete chat.reasoning_effort;
-    return true;
+    return "reasoning";
   }
   const field = chat.max_completion_tokens !== undefined ? "max_completion_tokens" : "max_tokens";
   const current = chat[field];
@@ -155,7 +185,7 @@ export function correctRequest(chat: OpenAIChatRequest, errorText: string): bool
     const limit = m ? Number(m[1]) : NaN;
     if (limit > 0 && limit < current) {
       chat[field] = limit;
-      return true;
+      return "max_tokens";
     }
   }
   return false;
