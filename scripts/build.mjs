@@ -129,7 +129,7 @@ async function buildSea() {
     stdio: ["ignore", "ignore", "inherit"],
   });
 
-  const exe = join(DIST, "ccmux");
+  const exe = join(DIST, process.platform === "win32" ? "ccmux.exe" : "ccmux");
   rmSync(exe, { force: true });
   copyFileSync(process.execPath, exe);
   chmodSync(exe, 0o755);

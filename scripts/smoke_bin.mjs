@@ -278,6 +278,8 @@ async function main() {
   await step("--version", async () => {
     const r = await run(["--version"]);
     expect(r.code === 0, "--version did not exit 0", r);
+    // No runtime chatter (e.g. Node's "single executable applications" experimental warning).
+    expect(r.stderr === "", `--version wrote to stderr: ${r.stderr.trim()}`);
     expect(
       /^ccmux \d+\.\d+\.\d+ \((node|deno) v\d+/.test(r.stdout),
       `unexpected: ${r.stdout.trim()}`,
