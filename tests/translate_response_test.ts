@@ -65,6 +65,19 @@ describe("openAIToAnthropic shapes", () => {
     assert.deepEqual((legacy.content[0] as { input: unknown }).input, { x: 1 });
   });
 
+  test("content as an array of parts (Mistral) keeps its text parts", () => {
+    const r = openAIToAnthropic({
+      id: "m",
+      choices: [{
+        message: {
+          content: [{ type: "thinking" }, { type: "text", text: "A" }, { type: "text", text: "B" }],
+        },
+        finish_reason: "stop",
+      }],
+    }, { model: "m" });
+    assert.deepEqual(r.content, [{ type: "text", text: "AB" }]);
+  });
+
   test("a provider that says stop after calling tools still yields tool_use", () => {
     const r = openAIToAnthropic({
       id: "ollama-1",

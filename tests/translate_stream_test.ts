@@ -214,6 +214,25 @@ describe("translateStream edge cases", () => {
     }]);
   });
 
+  test("calls that all say index 0 but carry different ids stay separate", async () => {
+    const call = (id: string, name: string, args: string) =>
+      `{"id":"g","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"${id}",` +
+      `"type":"function","function":{"name":"${name}","arguments":${JSON.stringify(args)}}}]}}]}`;
+    const body = [
+      call("call_a", "Read", '{"file_path":"/a"}'),
+      call("call_b", "Read", '{"file_path":"/b"}'),
+      '{"id":"g","choices":[{"index":0,"delta":{"content":[{"type":"text","text":"done"}]},' +
+      '"finish_reason":"tool_calls"}]}',
+    ].map((d) => `data: ${d}\n\n`).join("");
+    const acc = accumulate(await translate(new TextEncoder().encode(body)));
+    assert.deepEqual(acc.blocks, [
+      { type: "tool_use", id: "toolu_call_a", name: "Read", input: { file_path: "/a" } },
+      { type: "tool_use", id: "toolu_call_b", name: "Read", input: { file_path: "/b" } },
+      { type: "text", text: "done" },
+    ]);
+    assert.equal(acc.stop, "tool_use");
+  });
+
   test("cancelling the output cancels the upstream", async () => {
     let cancelled: unknown = "not cancelled";
     const first = fixture("text.sse").slice(0, 600);

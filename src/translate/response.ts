@@ -57,6 +57,22 @@ function num(v: unknown): number {
   return typeof v === "number" && Number.isFinite(v) && v > 0 ? Math.floor(v) : 0;
 }
 
+/**
+ * Message content as text: a string, or the text parts of a content array (Mistral and a few
+ * others answer with parts; parts of other types carry nothing a text block can hold).
+ */
+export function textOf(content: unknown): string {
+  if (typeof content === "string") return content;
+  if (!Array.isArray(content)) return "";
+  let s = "";
+  for (const part of content) {
+    if (part && typeof part === "object" && part.type === "text" && typeof part.text === "string") {
+      s += part.text;
+    }
+  }
+  return s;
+}
+
 /** The key under which tool arguments that are not a JSON object are kept (see parseArguments). */
 export const INVALID_ARGUMENTS_KEY = "_invalid_json_arguments";
 
@@ -96,8 +112,9 @@ export function openAIToAnthropic(
     : "";
   if (reasoning) content.push({ type: "thinking", thinking: reasoning, signature: "" });
 
-  if (typeof msg.content === "string" && msg.content) {
-    content.push({ type: "text", text: msg.content });
+  const text = textOf(msg.content);
+  if (text) {
+    content.push({ type: "text", text });
   }
   const refused = typeof msg.refusal === "string" && msg.refusal !== "";
   if (refused) content.push({ type: "text", text: msg.refusal as string });

@@ -8,7 +8,7 @@
 // is closed: text and thinking close as soon as anything else follows them; tool calls close
 // at finish_reason or the end of the stream (in practice, immediately after their arguments).
 import { messageId, toolUseId } from "./ids.ts";
-import { stopReason, usageOf } from "./response.ts";
+import { stopReason, textOf, usageOf } from "./response.ts";
 import { sseEvent, SseParser } from "./sse.ts";
 import type {
   AnthropicMessage,
@@ -89,8 +89,9 @@ export class StreamTranslator {
         ? delta.reasoning
         : "";
       if (reasoning) this.#appendText("thinking", reasoning);
-      if (typeof delta.content === "string" && delta.content) {
-        this.#appendText("text", delta.content);
+      const text = textOf(delta.content);
+      if (text) {
+        this.#appendText("text", text);
       }
       if (typeof delta.refusal === "string" && delta.refusal) {
         this.#appendText("text", delta.refusal);
@@ -189,7 +190,10 @@ export class StreamTranslator {
         break;
       }
     }
-    if (!seg) {
+    // A different id under a known index is a new call (some providers number every call 0).
+    const fresh = seg !== undefined && typeof call.id === "string" && call.id !== "" &&
+      seg.id !== undefined && seg.id !== call.id;
+    if (!seg || fresh) {
       seg = this.#newSegment("tool");
       seg.key = key ?? `n${this.#segments.length}`;
     }

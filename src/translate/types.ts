@@ -128,7 +128,8 @@ export interface OpenAIResponseToolCall {
 /** The assistant message of a non-streaming choice, or a streaming delta. */
 export interface OpenAIResponseMessage {
   role?: string;
-  content?: string | null;
+  /** A string; a few providers send an array of parts instead. */
+  content?: string | { type?: string; text?: string }[] | null;
   refusal?: string | null;
   /** DeepSeek, vLLM, Qwen, Moonshot. */
   reasoning_content?: string | null;
