@@ -25,8 +25,11 @@ const common = {
   bundle: true,
   platform: "node",
   target: "node20",
-  minify: true,
-  legalComments: "none",
+  // Not minified: measured no startup difference for `ccmux token` (esm 79 vs 78 ms, best of
+  // 80 runs, node -e 0 = 58 ms), and readable stack traces (CCMUX_DEBUG=1) help bug reports.
+  minify: false,
+  // Keep the licence notices of bundled packages.
+  legalComments: "eof",
   logLevel: "warning",
 };
 
