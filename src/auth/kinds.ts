@@ -124,14 +124,23 @@ export function resolveOAuth(
     client_id: o.client_id ?? d.client_id,
     authorize_url: o.authorize_url ?? d.authorize_url,
     token_url: o.token_url ?? d.token_url,
-    revoke_url: o.revoke_url ??
-      (o.token_url && d.body === "json" ? `${o.token_url}/revoke` : d.revoke_url),
+    revoke_url: o.revoke_url ?? (o.token_url ? revokeBeside(o.token_url, d.body) : d.revoke_url),
     redirect_uri: o.redirect_uri ?? d.redirect_uri,
     paste_redirect_uri: o.paste_redirect_uri ?? d.paste_redirect_uri,
     api_key_url: o.api_key_url ?? d.api_key_url,
     scopes: o.scopes ?? d.scopes,
     issuer: o.issuer ?? d.issuer,
   };
+}
+
+/**
+ * The revocation endpoint that belongs with an overridden token endpoint, so an override never
+ * leaves revocation pointed at the built-in server: `{token_url}/revoke` for the anthropic kinds,
+ * `…/token` → `…/revoke` for RFC 7009 servers, else none.
+ */
+function revokeBeside(tokenUrl: string, body: "json" | "form"): string | undefined {
+  if (body === "json") return `${tokenUrl}/revoke`;
+  return /\/token$/.test(tokenUrl) ? tokenUrl.replace(/\/token$/, "/revoke") : undefined;
 }
 
 function isKind(k: string | undefined): k is OAuthKind {
