@@ -28,6 +28,16 @@ export { type Candidate, type RouteDecision, RouteError } from "./src/proxy/rout
 /** Fast input-token estimate used by long_context routing and local count_tokens. */
 export { estimateInputTokens } from "./src/proxy/estimate.ts";
 
+/** The token file (0600, atomic, locked across processes) and single-flight refresh. */
+export { TokenFileError, TokenStore } from "./src/auth/token_store.ts";
+export { LoginRequiredError, TokenManager } from "./src/auth/refresh.ts";
+export type { TokenFile, TokenRecord } from "./src/auth/types.ts";
+
+/** Anthropic ⇄ OpenAI Chat Completions translation (pure functions). */
+export { anthropicToOpenAI } from "./src/translate/request.ts";
+export { openAIToAnthropic } from "./src/translate/response.ts";
+export { translateStream } from "./src/translate/stream.ts";
+
 /** The CLI itself: `main(argv)` resolves to the exit code. */
 export { main } from "./src/cli/main.ts";
 
