@@ -1,0 +1,428 @@
+// docs/BENCHMARKS.md from a run's results: every number here comes from results.json.
+import { writeFileSync } from "node:fs";
+import type { Cell, Results } from "./results.ts";
+import { median } from "./timing.ts";
+
+type Key = { proxy: string; size: string; stream: boolean; conns: number };
+const k = (c: Key) => `${c.proxy}|${c.size}|${c.stream}|${c.conns}`;
+
+export interface Agg {
+  n: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  cpu: number;
+  errors: number;
+  xFloor: number;
+  xCcr: number;
+  addedP50: number;
+  rpsVsDirect: number;
+}
+
+/** Medians over rounds; ratios are taken within a round, then their median. */
+export function aggregate(cells: Cell[]): Map<string, Agg> {
+  const byKey = new Map<string, Cell[]>();
+  const byRound = new Map<string, Cell>();
+  for (const c of cells) {
+    (byKey.get(k(c)) ?? byKey.set(k(c), []).get(k(c))!).push(c);
+    byRound.set(`${k(c)}|${c.round}`, c);
+  }
+  const peer = (c: Cell, proxy: string) => byRound.get(`${k({ ...c, proxy })}|${c.round}`);
+  const out = new Map<string, Agg>();
+  for (const [key, cs] of byKey) {
+    const ratio = (proxy: string, f: (a: Cell, b: Cell) => number) =>
+      median(cs.map((c) => {
+        const p = peer(c, proxy);
+        return p ? f(c, p) : NaN;
+      }));
+    out.set(key, {
+      n: cs.length,
+      rps: median(cs.map((c) => c.rps)),
+      p50: median(cs.map((c) => c.p50Ms)),
+      p99: median(cs.map((c) => c.p99Ms)),
+      cpu: median(cs.map((c) => c.cpuUsPerReq)),
+      errors: cs.reduce((a, c) => a + c.errors, 0),
+      xFloor: ratio("node-floor", (a, b) => a.cpuUsPerReq / b.cpuUsPerReq),
+      xCcr: ratio("ccr", (a, b) => a.cpuUsPerReq / b.cpuUsPerReq),
+      addedP50: ratio("direct", (a, b) => a.p50Ms - b.p50Ms),
+      rpsVsDirect: ratio("direct", (a, b) => a.rps / b.rps),
+    });
+  }
+  return out;
+}
+
+const f0 = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : "–");
+const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : "–");
+const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "–");
+const ratioStr = (
+  x: number,
+) => (Number.isFinite(x) ? (x >= 0.1 ? `${x.toFixed(2)}×` : `1/${(1 / x).toFixed(0)}`) : "–");
+
+export interface Target {
+  target: string;
+  measured: string;
+  pass: boolean | null;
+}
+
+export function targets(r: Results, a: Map<string, Agg>): Target[] {
+  const t: Target[] = [];
+  const get = (proxy: string, size: string, stream: boolean, conns: number) =>
+    a.get(k({ proxy, size, stream, conns }));
+  const kinds = [["small", false], ["small", true], ["large", false], ["large", true]] as const;
+  const label = (size: string, stream: boolean) => `${size} ${stream ? "stream" : "JSON"}`;
+  for (const proxy of ["ccmux-apikey", "ccmux-oauth"]) {
+    for (const [size, stream] of kinds) {
+      const g = get(proxy, size, stream, 16);
+      t.push({
+        target: `${proxy} ${label(size, stream)} c=16: CPU/req ≤ 2× node floor`,
+        measured: g ? `${f0(g.cpu)} µs = ${ratioStr(g.xFloor)}` : "not measured",
+        pass: g && Number.isFinite(g.xFloor) ? g.xFloor <= 2 : null,
+      });
+      const lim = size === "large" ? 1 / 20 : 1 / 5;
+      t.push({
+        target: `${proxy} ${label(size, stream)} c=16: CPU/req ≤ ${
+          size === "large" ? "1/20" : "1/5"
+        } of ccr`,
+        measured: g ? `${ratioStr(g.xCcr)} of ccr` : "not measured",
+        pass: g && Number.isFinite(g.xCcr) ? g.xCcr <= lim : null,
+      });
+    }
+  }
+  for (const [size, stream] of kinds) {
+    const g = get("ccmux-openai", size, stream, 16);
+    t.push({
+      target: `ccmux-openai ${label(size, stream)} c=16: CPU/req ≤ 3× node floor`,
+      measured: g ? `${f0(g.cpu)} µs = ${ratioStr(g.xFloor)}` : "not measured",
+      pass: g && Number.isFinite(g.xFloor) ? g.xFloor <= 3 : null,
+    });
+  }
+  for (const proxy of ["ccmux-apikey", "ccmux-oauth", "ccmux-openai"]) {
+    for (const stream of [false, true]) {
+      const g = get(proxy, "small", stream, 1);
+      t.push({
+        target: `${proxy} small ${stream ? "stream" : "JSON"} c=1: added p50 ≤ 0.5 ms`,
+        measured: g ? `+${f3(g.addedP50)} ms` : "not measured",
+        pass: g && Number.isFinite(g.addedP50) ? g.addedP50 <= 0.5 : null,
+      });
+    }
+  }
+  for (const proxy of ["ccmux-apikey", "ccmux-oauth", "ccmux-openai"]) {
+    const m = r.mem[proxy];
+    t.push({
+      target: `${proxy} RSS idle ≤ 60 MiB`,
+      measured: m ? `${f1(m.idle)} MiB` : "not measured",
+      pass: m ? m.idle <= 60 : null,
+    });
+    t.push({
+      target: `${proxy} RSS peak under c=16 load ≤ 100 MiB`,
+      measured: m ? `${f1(m.peak)} MiB` : "not measured",
+      pass: m && Number.isFinite(m.peak) ? m.peak <= 100 : null,
+    });
+  }
+  const st = (n: string) => r.startup.find((s) => s.name === n);
+  const ccr = st("ccr");
+  for (const n of ["ccmux-node", "ccmux-deno"]) {
+    const s = st(n);
+    t.push({
+      target: `${n} startup to first /health ≤ 1/3 of ccr's${
+        n === "ccmux-deno" ? " (reported)" : ""
+      }`,
+      measured: s && ccr
+        ? `${f0(s.medianMs)} ms vs ccr ${f0(ccr.medianMs)} ms = ${
+          ratioStr(s.medianMs / ccr.medianMs)
+        }`
+        : "not measured",
+      pass: s && ccr && Number.isFinite(s.medianMs / ccr.medianMs)
+        ? s.medianMs <= ccr.medianMs / 3
+        : null,
+    });
+  }
+  const node0 = r.token.find((x) => x.name === "node -e 0");
+  for (const tk of r.token.filter((x) => x.name.startsWith("ccmux token"))) {
+    const sea = tk.name.includes("single executable");
+    t.push({
+      target: `${tk.name} ≤ 1.3× \`node -e 0\`${sea ? " (reported)" : ""}`,
+      measured: node0 && !tk.error
+        ? `${f1(tk.medianMs)} ms vs ${f1(node0.medianMs)} ms = ${
+          ratioStr(tk.medianMs / node0.medianMs)
+        }`
+        : `error: ${tk.error ?? "?"}`,
+      pass: node0 && !tk.error ? tk.medianMs <= 1.3 * node0.medianMs : sea ? null : false,
+    });
+  }
+  for (const s of r.streaming.filter((x) => x.proxy.startsWith("ccmux"))) {
+    t.push({
+      target: `${s.proxy}: each paced event arrives before the next is sent`,
+      measured: s.error
+        ? `error: ${s.error}`
+        : `${s.events} events, max lag ${f1(s.maxLagMs)} ms (gap ${s.gapMs} ms)`,
+      pass: s.pass,
+    });
+  }
+  return t;
+}
+
+function cellTables(r: Results, a: Map<string, Agg>): string[] {
+  const lines: string[] = [];
+  for (const size of ["small", "large"]) {
+    for (const stream of [false, true]) {
+      lines.push(
+        `### ${
+          size === "small" ? "Small (~400 B)" : "Large (~50 KB, Claude Code shape)"
+        } request, ${stream ? "streaming (SSE)" : "JSON"}`,
+        "",
+      );
+      lines.push(
+        "| proxy | c=1 req/s | c=1 p50 ms | c=1 p99 ms | c=1 added p50 ms | c=1 CPU µs/req | c=16 req/s | c=16 p50 ms | c=16 p99 ms | c=16 CPU µs/req | c=16 CPU × floor | c=16 CPU × ccr | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+      );
+      for (const proxy of r.proxies) {
+        const g1 = a.get(k({ proxy, size, stream, conns: 1 }));
+        const g16 = a.get(k({ proxy, size, stream, conns: 16 }));
+        if (!g1 && !g16) continue;
+        const errs = (g1?.errors ?? 0) + (g16?.errors ?? 0);
+        lines.push(
+          `| ${proxy} | ${f0(g1?.rps ?? NaN)} | ${f3(g1?.p50 ?? NaN)} | ${f3(g1?.p99 ?? NaN)} | ${
+            proxy === "direct" ? "–" : f3(g1?.addedP50 ?? NaN)
+          } | ${f0(g1?.cpu ?? NaN)} | ${f0(g16?.rps ?? NaN)} | ${f3(g16?.p50 ?? NaN)} | ${
+            f3(g16?.p99 ?? NaN)
+          } | ${f0(g16?.cpu ?? NaN)} | ${ratioStr(g16?.xFloor ?? NaN)} | ${
+            ratioStr(g16?.xCcr ?? NaN)
+          } | ${errs} |`,
+        );
+      }
+      lines.push("");
+    }
+  }
+  return lines;
+}
+
+function analysis(r: Results, a: Map<string, Agg>): string[] {
+  const out: string[] = [];
+  const get = (proxy: string, size: string, stream: boolean) =>
+    a.get(k({ proxy, size, stream, conns: 16 }));
+  for (const [size, stream] of [["small", false], ["large", false], ["large", true]] as const) {
+    const c = get("ccmux-apikey", size, stream), fl = get("node-floor", size, stream);
+    const o = get("ccmux-openai", size, stream);
+    if (c && fl) {
+      out.push(
+        `- ${size} ${stream ? "stream" : "JSON"}, c=16: ccmux pass-through spends ${
+          f0(c.cpu)
+        } µs of CPU per request, ` +
+          `${f0(c.cpu - fl.cpu)} µs more than the bare Node pass-through (${f0(fl.cpu)} µs)` +
+          (o
+            ? `; OpenAI translation ${f0(o.cpu)} µs (${f0(o.cpu - fl.cpu)} µs above the floor).`
+            : "."),
+      );
+    }
+  }
+  for (const p of r.profiles) {
+    if (!p.areas) continue;
+    const top = p.areas.filter((x) => x.selfPct >= 2).slice(0, 10)
+      .map((x) => `${x.area} ${f1(x.selfPct)}%`).join(", ");
+    out.push(`- Profile of ${p.name} (${p.load}): self time by area: ${top}.`);
+    const src = (p.topInclusive ?? []).slice(0, 6).map((x) =>
+      `\`${x.fn}\` (${x.where}) ${f1(x.totalPct)}%`
+    ).join(", ");
+    if (src) out.push(`  ccmux functions with the most inclusive time: ${src}.`);
+  }
+  return out;
+}
+
+export function renderReport(r: Results): string {
+  const a = aggregate(r.cells);
+  const t = targets(r, a);
+  const L: string[] = [];
+  const m = r.machine;
+  L.push(
+    "# Benchmarks",
+    "",
+    "<!-- Generated by `npm run bench` (scripts/bench/run.ts). Do not edit by hand: rerun it. -->",
+    "",
+    `Run of ${r.date} (${
+      r.quick ? "**quick mode** (BENCH_QUICK=1: one short round, numbers are rough)" : "full run"
+    }; ` +
+      `${r.rounds} round(s) × ${r.durationS} s per cell; whole run ${
+        f0(r.elapsedS ?? NaN)
+      } s), commit \`${m.commit}\`.`,
+    "",
+    "## Machine",
+    "",
+    `- CPU: ${m.cpu}, ${m.cores} cores; ${m.memGiB} GiB RAM; ${m.kernel}`,
+    `- Node ${m.node}; ${m.deno}`,
+    `- Load driver: ${m.driver}`,
+    "",
+    "## Method",
+    "",
+    "- A stub upstream (scripts/bench/stub_upstream.mjs, its own process) answers Anthropic `/v1/messages` " +
+      "and OpenAI `/v1/chat/completions` with fixed small JSON or SSE responses (9 Anthropic events / 7 OpenAI chunks, each its own write), and 401 " +
+      "when a request carries no credential.",
+    "- Proxies, each its own process started by the script, all forwarding to that stub: **direct** (the load " +
+      "driver talks to the stub: the baseline), **node-floor** (a ~40-line Node `http` pass-through with a " +
+      "keep-alive agent and piping, scripts/bench/node_floor.mjs), **ccmux-apikey** / **ccmux-oauth** (pass-through " +
+      "to an Anthropic provider with an API key / a stored OAuth token far from expiry; `node dist/ccmux.mjs serve`), " +
+      "**ccmux-openai** (OpenAI provider: translation both ways), **ccmux-deno** (apikey, `deno run -A main.ts serve`), " +
+      "and **ccr** (claude-code-router 1.0.73 installed into .bench-tmp, provider with its `Anthropic` transformer " +
+      "only, which is its bypass path, and log level `warn`: its cheapest configuration; its default `debug` " +
+      "level writes every request body to its log).",
+    "- Requests: small (~400 B, 3 headers) and large (~50 KB shaped like Claude Code's: three system blocks, two " +
+      "with cache_control; 20 tools with draft 2020-12 JSON Schemas; five turns with tool_use/tool_result; thinking, " +
+      "context_management, output_config, metadata; `?beta=true`, an anthropic-beta list and Claude Code's " +
+      "headers); `stream` false and true; concurrency 1 and 16; keep-alive connections.",
+    "- Interleaved rounds: every cell runs each proxy in turn (rotated each round), after a warm-up; figures are " +
+      "medians over rounds, and ratios are computed within a round (same cell, same round) and then their median.",
+    "- CPU per request: the proxy process's utime+stime (/proc/PID/stat, all threads) over the load, divided by " +
+      "the completed requests. RSS from /proc/PID/status: idle after start before any request, peak (VmHWM) " +
+      "after the whole grid. Errors: socket errors, timeouts and non-2xx answers reported by the driver. " +
+      "Every proxy and request kind is checked once before loading (status 200, the stub's answer in the right shape).",
+    "- Startup: spawn to the first 200 from `/health` (polled every 5 ms), median of several starts after one " +
+      "unmeasured start. `ccmux token`: spawn to exit with a fresh token in the token file, against `node -e 0`, " +
+      "interleaved, median.",
+    "- Streaming: the stub sends five text deltas 150 ms apart, each carrying its send time; the client records " +
+      "when each arrives. Passing means each arrived before the next was sent.",
+    "- Profile: `node --cpu-prof` (250 µs sampling) on an unminified esbuild bundle of main.ts with a source map " +
+      "(frames mapped back to src/ files and lines), serving the large request at c=16, JSON then streaming.",
+    "",
+  );
+  if (Object.keys(r.unavailable).length) {
+    L.push("Not measured in this run:", "");
+    for (const [n, why] of Object.entries(r.unavailable)) L.push(`- ${n}: ${why.split("\n")[0]}`);
+    L.push("");
+  }
+  L.push("## Targets (issue 9)", "", "| target | measured | result |", "|---|---|---|");
+  for (const x of t) {
+    L.push(
+      `| ${x.target} | ${x.measured} | ${x.pass === null ? "n/a" : x.pass ? "pass" : "**FAIL**"} |`,
+    );
+  }
+  const passed = t.filter((x) => x.pass === true).length,
+    failed = t.filter((x) => x.pass === false).length;
+  L.push(
+    "",
+    `${passed} passed, ${failed} failed, ${
+      t.length - passed - failed
+    } not applicable or not measured.`,
+    "",
+  );
+  L.push("## Throughput, latency and CPU per request", "");
+  L.push(
+    "Added p50 = proxy p50 − direct p50 in the same round. CPU × floor / × ccr = this proxy's CPU per request " +
+      "divided by node-floor's / ccr's in the same round and cell.",
+    "",
+  );
+  L.push(...cellTables(r, a));
+  L.push(
+    "## Memory (RSS, MiB)",
+    "",
+    "| process | idle after start | peak (VmHWM) after the load grid | at the end |",
+    "|---|---:|---:|---:|",
+  );
+  for (const [n, mm] of Object.entries(r.mem)) {
+    L.push(`| ${n} | ${f1(mm.idle)} | ${f1(mm.peak)} | ${f1(mm.end)} |`);
+  }
+  L.push(
+    "",
+    "## Startup to first /health",
+    "",
+    "| server | median ms | runs (ms) |",
+    "|---|---:|---|",
+  );
+  for (const s of r.startup) {
+    L.push(
+      `| ${s.name} | ${f0(s.medianMs)} | ${s.runsMs.map((x) => x.toFixed(0)).join(", ")}${
+        s.error ? ` (error: ${s.error})` : ""
+      } |`,
+    );
+  }
+  L.push(
+    "",
+    "## `ccmux token` (fresh token, no refresh)",
+    "",
+    "| command | median ms | × `node -e 0` |",
+    "|---|---:|---:|",
+  );
+  const node0 = r.token.find((x) => x.name === "node -e 0");
+  for (const tk of r.token) {
+    L.push(
+      `| \`${tk.name}\` | ${tk.error ? `error: ${tk.error}` : f1(tk.medianMs)} | ${
+        node0 ? ratioStr(tk.medianMs / node0.medianMs) : "–"
+      } |`,
+    );
+  }
+  L.push(
+    "",
+    "## Streaming",
+    "",
+    "| proxy | events | lag per event (ms) | max lag | pass |",
+    "|---|---:|---|---:|---|",
+  );
+  for (const s of r.streaming) {
+    L.push(
+      `| ${s.proxy} | ${s.events} | ${s.lagsMs.map((x) => x.toFixed(1)).join(", ")} | ${
+        f1(s.maxLagMs)
+      } | ${s.pass ? "pass" : `**FAIL**${s.error ? ` (${s.error})` : ""}`} |`,
+    );
+  }
+  L.push("", "## CPU profile of ccmux under load", "");
+  for (const p of r.profiles) {
+    L.push(`### ${p.name}: ${p.load}`, "");
+    if (p.error) {
+      L.push(`Not available: ${p.error}`, "");
+      continue;
+    }
+    L.push(
+      `${p.busySamples} busy samples (250 µs interval); idle ${
+        f1(p.idlePct ?? NaN)
+      }% of samples. Percentages are of busy samples.`,
+      "",
+    );
+    L.push("Self time by area:", "", "| area | self % |", "|---|---:|");
+    for (const x of (p.areas ?? []).filter((x) => x.selfPct >= 0.5)) {
+      L.push(`| ${x.area} | ${f1(x.selfPct)} |`);
+    }
+    L.push(
+      "",
+      "Top functions by self time:",
+      "",
+      "| function | where | self % | total % |",
+      "|---|---|---:|---:|",
+    );
+    for (const x of p.top ?? []) {
+      L.push(`| \`${x.fn}\` | ${x.where || "–"} | ${f1(x.selfPct)} | ${f1(x.totalPct)} |`);
+    }
+    L.push(
+      "",
+      "Hottest lines (self time; bundle lines mapped to their source; builtins such as `JSON.parse` " +
+        "count on the line that calls them):",
+      "",
+      "| function | where | self % | code |",
+      "|---|---|---:|---|",
+    );
+    for (const x of p.hotLines ?? []) {
+      const code = x.code.replace(/\|/g, "\\|").replace(/`/g, "'");
+      L.push(`| \`${x.fn}\` | ${x.where} | ${f1(x.pct)} | \`${code}\` |`);
+    }
+    L.push(
+      "",
+      "ccmux functions (src/) by inclusive time:",
+      "",
+      "| function | where | total % | self % |",
+      "|---|---|---:|---:|",
+    );
+    for (const x of p.topInclusive ?? []) {
+      L.push(`| \`${x.fn}\` | ${x.where} | ${f1(x.totalPct)} | ${f1(x.selfPct)} |`);
+    }
+    L.push("");
+  }
+  L.push("## Where ccmux's time goes", "", ...analysis(r, a), "");
+  if (r.notes.length) {
+    L.push("## Notes", "");
+    for (const n of r.notes) L.push(`- ${n}`);
+    L.push("");
+  }
+  return L.join("\n");
+}
+
+export function writeReport(r: Results, file: string): void {
+  writeFileSync(file, renderReport(r));
+}
