@@ -53,6 +53,7 @@ export function aggregate(cells: Cell[]): Map<string, Agg> {
 
 const f0 = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : "–");
 const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : "–");
+const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : "–");
 const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "–");
 const ratioStr = (
   x: number,
@@ -173,8 +174,8 @@ function cellTables(r: Results, a: Map<string, Agg>): string[] {
         "",
       );
       lines.push(
-        "| proxy | c=1 req/s | c=1 p50 ms | c=1 p99 ms | c=1 added p50 ms | c=1 CPU µs/req | c=16 req/s | c=16 p50 ms | c=16 p99 ms | c=16 CPU µs/req | c=16 CPU × floor | c=16 CPU × ccr | errors |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| proxy | c=1 req/s | c=1 p50 ms | c=1 p99 ms | c=1 added p50 ms | c=1 CPU µs/req | c=16 req/s | c=16 req/s × direct | c=16 p50 ms | c=16 p99 ms | c=16 CPU µs/req | c=16 CPU × floor | c=16 CPU × ccr | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
       );
       for (const proxy of r.proxies) {
         const g1 = a.get(k({ proxy, size, stream, conns: 1 }));
@@ -184,11 +185,11 @@ function cellTables(r: Results, a: Map<string, Agg>): string[] {
         lines.push(
           `| ${proxy} | ${f0(g1?.rps ?? NaN)} | ${f3(g1?.p50 ?? NaN)} | ${f3(g1?.p99 ?? NaN)} | ${
             proxy === "direct" ? "–" : f3(g1?.addedP50 ?? NaN)
-          } | ${f0(g1?.cpu ?? NaN)} | ${f0(g16?.rps ?? NaN)} | ${f3(g16?.p50 ?? NaN)} | ${
-            f3(g16?.p99 ?? NaN)
-          } | ${f0(g16?.cpu ?? NaN)} | ${ratioStr(g16?.xFloor ?? NaN)} | ${
-            ratioStr(g16?.xCcr ?? NaN)
-          } | ${errs} |`,
+          } | ${f0(g1?.cpu ?? NaN)} | ${f0(g16?.rps ?? NaN)} | ${
+            proxy === "direct" ? "–" : f2(g16?.rpsVsDirect ?? NaN)
+          } | ${f3(g16?.p50 ?? NaN)} | ${f3(g16?.p99 ?? NaN)} | ${f0(g16?.cpu ?? NaN)} | ${
+            ratioStr(g16?.xFloor ?? NaN)
+          } | ${ratioStr(g16?.xCcr ?? NaN)} | ${errs} |`,
         );
       }
       lines.push("");
@@ -213,6 +214,53 @@ function analysis(r: Results, a: Map<string, Agg>): string[] {
           (o
             ? `; OpenAI translation ${f0(o.cpu)} µs (${f0(o.cpu - fl.cpu)} µs above the floor).`
             : "."),
+      );
+    }
+  }
+  for (const [size, stream] of [["small", false], ["large", true]] as const) {
+    const n = get("ccmux-apikey", size, stream), d = get("ccmux-deno", size, stream);
+    if (n && d) {
+      out.push(
+        `- The same source on Deno (${size} ${stream ? "stream" : "JSON"}, c=16): ${
+          f0(d.cpu)
+        } µs ` +
+          `of CPU per request against ${f0(n.cpu)} µs on Node (${ratioStr(d.cpu / n.cpu)}).`,
+      );
+    }
+  }
+  const buckets: [string, RegExp][] = [
+    [
+      "fetch (undici), web streams, AbortSignal, transferables",
+      /deps\/undici|webstreams|js_transferable|abort_controller|event_target|domexception/,
+    ],
+    ["hono + @hono/node-server", /^npm: (hono|@hono\/)/],
+    ["ccmux src/ (self, incl. builtins such as JSON.parse called there)", /^ccmux: /],
+    [
+      "Node http server, sockets, streams, events",
+      /_http_|stream_base|net$|streams\/|events|buffer/,
+    ],
+    ["V8 builtins / native (socket writev, ...)", /^V8/],
+    ["GC", /^GC$/],
+  ];
+  for (const p of r.profiles) {
+    if (!p.areas) continue;
+    // Each area counts in the first bucket that matches it.
+    const sums = buckets.map(([name]) => ({ name, pct: 0 }));
+    for (const x of p.areas) {
+      const i = buckets.findIndex(([, re]) => re.test(x.area));
+      if (i >= 0) sums[i].pct += x.selfPct;
+    }
+    const rest = 100 - sums.reduce((s, x) => s + x.pct, 0);
+    out.push(
+      `- ${p.name}, grouped self time: ` +
+        sums.map((x) => `${x.name} ${f1(x.pct)}%`).join("; ") + `; other ${f1(rest)}%.`,
+    );
+    const hot = (p.hotLines ?? [])[0];
+    if (hot) {
+      out.push(
+        `  Its hottest line is \`${hot.code.replace(/`/g, "'")}\` (${hot.where}, ${
+          f1(hot.pct)
+        }% of busy samples).`,
       );
     }
   }
@@ -249,6 +297,8 @@ export function renderReport(r: Results): string {
     "## Machine",
     "",
     `- CPU: ${m.cpu}, ${m.cores} cores; ${m.memGiB} GiB RAM; ${m.kernel}`,
+    `- 1-minute load average at start ${f2(m.loadStart ?? NaN)}, at end ${f2(m.loadEnd ?? NaN)} ` +
+      "(anything above ~0.2 before the run means other work shared the cores).",
     `- Node ${m.node}; ${m.deno}`,
     `- Load driver: ${m.driver}`,
     "",

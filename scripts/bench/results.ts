@@ -32,6 +32,9 @@ export interface Results {
     cores: number;
     kernel: string;
     memGiB: number;
+    /** 1-minute load average when the run started and ended (other work on the machine). */
+    loadStart: number;
+    loadEnd?: number;
     node: string;
     deno: string;
     driver: string;

@@ -123,6 +123,7 @@ async function main() {
       cores: os.cpus().length,
       kernel: `${os.type()} ${os.release()}`,
       memGiB: Math.round(os.totalmem() / 2 ** 30),
+      loadStart: os.loadavg()[0],
       node: process.version,
       deno: sh(denoBin, ["--version"]).split("\n")[0],
       driver: driver.kind === "wrk"
@@ -499,6 +500,7 @@ async function main() {
 
   await stopProc(stub);
   results.elapsedS = (performance.now() - t0) / 1000;
+  results.machine.loadEnd = os.loadavg()[0];
   writeFileSync(join(tmp, "results.json"), JSON.stringify(results, null, 2));
   const out = env.BENCH_OUT ?? join(ROOT, "docs", "BENCHMARKS.md");
   writeReport(results, out);

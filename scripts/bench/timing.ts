@@ -60,6 +60,12 @@ export function measureToken(root: string, tmp: string, runs: number): TokenTimi
       cmd: [process.execPath, join(root, "dist", "ccmux.mjs"), "token"],
       isToken: true,
     },
+    // Loading the bundle alone, without the token command: separates load cost from token work.
+    {
+      name: "ccmux --version (node dist/ccmux.mjs)",
+      cmd: [process.execPath, join(root, "dist", "ccmux.mjs"), "--version"],
+      isToken: false,
+    },
   ];
   if (existsSync(join(root, "dist", "ccmux"))) {
     cmds.push({
