@@ -9,6 +9,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 export const CCR_VERSION = "1.0.73";
+
+/** Why the harness restarts ccr (seen in its log: "server.logger" undefined in its handler). */
+export const CCR_EXIT_NOTE = "ccr 1.0.73 exits when a client closes its connection during a " +
+  "streamed response (wrk closes its connections when a load ends): the stream error reaches its " +
+  "uncaughtException handler, which itself throws (`server.logger` is undefined), so the process " +
+  "dies. The harness restarts it on the same port and warms it up again before its next cell.";
 const PKG = "@musistudio/claude-code-router";
 
 /** Installs ccr under `dir` once (reused when the version matches); returns its CLI entry. */

@@ -60,12 +60,16 @@ export async function runProfiles(o: Opts): Promise<Results["profiles"]> {
     map: SourceMap.parse(readFileSync(`${bundle}.map`, "utf8")),
     code: readFileSync(bundle, "utf8").split("\n"),
   };
-  for (const variant of ["apikey", "openai"] as Variant[]) {
+  const runs: [Variant, "large" | "small"][] = [["apikey", "large"], ["openai", "large"], [
+    "apikey",
+    "small",
+  ]];
+  for (const [variant, size] of runs) {
     const name = `ccmux-${variant}`;
-    const load = `large request, JSON then stream, c=16, ${o.durationS} s each`;
-    const dir = join(o.tmp, `profile-${variant}`);
+    const load = `${size} request, JSON then stream, c=16, ${o.durationS} s each`;
+    const dir = join(o.tmp, `profile-${variant}-${size}`);
     const port = await freePort();
-    const spec = ccmuxNodeSpec(o.paths, `profile-${variant}`, variant, port);
+    const spec = ccmuxNodeSpec(o.paths, `profile-${variant}-${size}`, variant, port);
     spec.args = [
       "--cpu-prof",
       `--cpu-prof-dir=${dir}`,
@@ -77,10 +81,12 @@ export async function runProfiles(o: Opts): Promise<Results["profiles"]> {
     try {
       const p = await startProc(spec);
       for (
-        const [k, dur] of [["large-json", 1], ["large-stream", 1], ["large-json", o.durationS], [
-          "large-stream",
-          o.durationS,
-        ]] as const
+        const [k, dur] of [
+          [`${size}-json`, 1],
+          [`${size}-stream`, 1],
+          [`${size}-json`, o.durationS],
+          [`${size}-stream`, o.durationS],
+        ] as const
       ) {
         const f = o.files.get(k)!;
         await runLoad(o.driver, {

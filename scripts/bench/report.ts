@@ -217,6 +217,34 @@ function analysis(r: Results, a: Map<string, Agg>): string[] {
       );
     }
   }
+  // At c=1 a request's wall time is 1/rps; what the proxy adds beyond direct is either its CPU
+  // or waiting (timers, extra event-loop turns): the split shows which one to chase.
+  for (const stream of [false, true]) {
+    const dir = a.get(k({ proxy: "direct", size: "small", stream, conns: 1 }));
+    if (!dir) continue;
+    const parts: string[] = [];
+    for (
+      const proxy of ["node-floor", "ccmux-apikey", "ccmux-oauth", "ccmux-openai", "ccmux-deno"]
+    ) {
+      const g = a.get(k({ proxy, size: "small", stream, conns: 1 }));
+      if (!g) continue;
+      const added = 1e6 / g.rps - 1e6 / dir.rps;
+      parts.push(
+        `${proxy} adds ${f0(added)} µs, of which ${f0(g.cpu)} µs CPU and ${
+          f0(added - g.cpu)
+        } µs waiting`,
+      );
+    }
+    if (parts.length) {
+      out.push(
+        `- Small ${stream ? "stream" : "JSON"} at c=1, wall time per request beyond direct's ` +
+          `${f0(1e6 / dir.rps)} µs: ${
+            parts.join("; ")
+          }. (CPU counts all of the process's threads, ` +
+          "so the split is approximate.)",
+      );
+    }
+  }
   for (const [size, stream] of [["small", false], ["large", true]] as const) {
     const n = get("ccmux-apikey", size, stream), d = get("ccmux-deno", size, stream);
     if (n && d) {
@@ -331,7 +359,7 @@ export function renderReport(r: Results): string {
     "- Streaming: the stub sends five text deltas 150 ms apart, each carrying its send time; the client records " +
       "when each arrives. Passing means each arrived before the next was sent.",
     "- Profile: `node --cpu-prof` (250 µs sampling) on an unminified esbuild bundle of main.ts with a source map " +
-      "(frames mapped back to src/ files and lines), serving the large request at c=16, JSON then streaming.",
+      "(frames mapped back to src/ files and lines), at c=16, JSON then streaming: pass-through and OpenAI translation on the large request, pass-through on the small one.",
     "",
   );
   if (Object.keys(r.unavailable).length) {

@@ -9,7 +9,7 @@ import http from "node:http";
 import os from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { CCR_VERSION, installCcr } from "./ccr.ts";
+import { CCR_EXIT_NOTE, CCR_VERSION, installCcr } from "./ccr.ts";
 import { type Driver, errorsOf, pickDriver, runLoad } from "./load.ts";
 import { runProfiles } from "./profile_run.ts";
 import {
@@ -447,6 +447,7 @@ async function main() {
     );
     results.restarts[name] = n;
   }
+  if (restarts.has("ccr")) results.notes.push(CCR_EXIT_NOTE);
 
   // Streaming: paced upstream events must each reach the client before the next is sent.
   for (const d of live.filter((x) => !results.unavailable[x.name])) {
