@@ -294,9 +294,7 @@ function lazyOpenAI(): ProviderAdapter {
   let loaded: Promise<ProviderAdapter> | undefined;
   return {
     async send(req, cand, signal) {
-      // A variable specifier until src/proxy/openai.ts exists in the tree.
-      const spec = "./openai.ts";
-      loaded ??= import(spec).then((m) => new m.OpenAIAdapter() as ProviderAdapter);
+      loaded ??= import("./openai.ts").then((m) => new m.OpenAIAdapter());
       return (await loaded).send(req, cand, signal);
     },
   };

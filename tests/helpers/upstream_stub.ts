@@ -169,6 +169,9 @@ export async function startUpstreamStub(
         async pull(controller) {
           if (closed) return;
           if (reply.breakAfter !== undefined && i >= reply.breakAfter) {
+            // Let the status line and the first events go out before breaking off (a server
+            // may hold back a response whose body fails at once and answer 500 instead).
+            await wait(100);
             closed = true;
             settle("broken");
             controller.error(new Error("stub: broken off"));

@@ -1,0 +1,206 @@
+// Failover dispatch (issue 6, CONTRACT §6): connection errors, timeouts, 408/429/5xx move on to
+// the next mapping while nothing reached the client; other 4xx go straight back; a stream that
+// breaks after its first byte ends with an Anthropic error event; cool-down skips a failing
+// provider.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  closedPort,
+  messageEvents,
+  messageJson,
+  startUpstreamStub,
+  type UpstreamStub,
+} from "./helpers/upstream_stub.ts";
+import { startCcmux } from "./helpers/ccmux_server.ts";
+
+/** A config with providers p1..pN at `urls`, and model "m" mapped to them in order. */
+function chain(urls: string[], extra = ""): string {
+  let toml = `${extra}\n`;
+  urls.forEach((url, i) => {
+    toml += `[[providers]]
+name = "p${i + 1}"
+provider_type = "anthropic"
+auth_type = "apikey"
+api_key = "key-p${i + 1}"
+base_url = "${url}"
+`;
+  });
+  toml += `[[models]]\nname = "m"\n`;
+  urls.forEach((_, i) => {
+    toml += `[[models.mappings]]
+provider = "p${i + 1}"
+actual_model = "model-${i + 1}"
+priority = ${i + 1}
+`;
+  });
+  return toml;
+}
+
+function post(url: string, body: Record<string, unknown> = {}) {
+  return fetch(url + "/v1/messages", {
+    method: "POST",
+    headers: { "content-type": "application/json", "anthropic-version": "2023-06-01" },
+    body: JSON.stringify({ model: "m", max_tokens: 10, messages: [], ...body }),
+  });
+}
+
+const overloaded = {
+  status: 529,
+  json: { type: "error", error: { type: "overloaded_error", message: "Overloaded (p2)" } },
+};
+
+async function closeAll(...things: { close(): Promise<void> }[]) {
+  for (const t of things) await t.close();
+}
+
+describe("failover", () => {
+  test("refused → 529 → answer: the client gets the third's answer, the log shows both steps", async () => {
+    const dead = await closedPort();
+    const p2 = await startUpstreamStub(overloaded);
+    const p3 = await startUpstreamStub({ json: messageJson("from p3") });
+    const ccmux = await startCcmux(chain([`http://127.0.0.1:${dead}`, p2.url, p3.url]));
+    try {
+      const res = await post(ccmux.url);
+      assert.equal(res.status, 200);
+      const body = await res.json();
+      assert.equal(body.content[0].text, "from p3");
+      assert.equal(p2.requests.length, 1);
+      assert.equal(p2.requests[0].json?.model, "model-2");
+      assert.equal(p3.requests[0].json?.model, "model-3");
+      assert.equal(p3.requests[0].headers["x-api-key"], "key-p3");
+      const line = await ccmux.waitForLog(/POST \/v1\/messages 200/);
+      assert.match(line, /failover: p1 connect ECONNREFUSED → p2 529 → p3 200/);
+      assert.match(line, /m → p3\/model-3/);
+    } finally {
+      await closeAll(ccmux, p2, p3);
+    }
+  });
+
+  test("a 400 from the first goes straight back; the second is never called", async () => {
+    const bad = {
+      type: "error",
+      error: { type: "invalid_request_error", message: "max_tokens: too large" },
+    };
+    const p1 = await startUpstreamStub({ status: 400, json: bad });
+    const p2 = await startUpstreamStub();
+    const ccmux = await startCcmux(chain([p1.url, p2.url]));
+    try {
+      const res = await post(ccmux.url);
+      assert.equal(res.status, 400);
+      assert.deepEqual(await res.json(), bad);
+      assert.equal(p2.requests.length, 0);
+    } finally {
+      await closeAll(ccmux, p1, p2);
+    }
+  });
+
+  test("a stream that breaks after its first byte ends with an error event, no failover", async () => {
+    const p1 = await startUpstreamStub({ events: messageEvents(["a", "b", "c"]), breakAfter: 3 });
+    const p2 = await startUpstreamStub();
+    const ccmux = await startCcmux(chain([p1.url, p2.url]));
+    try {
+      const res = await post(ccmux.url, { stream: true });
+      assert.equal(res.status, 200);
+      const text = await res.text();
+      assert.ok(text.startsWith("event: message_start\n"));
+      const events = text.trim().split("\n\n");
+      assert.equal(events.length, 4);
+      const last = events[3].split("\n");
+      assert.equal(last[0], "event: error");
+      const data = JSON.parse(last[1].slice("data: ".length));
+      assert.equal(data.type, "error");
+      assert.equal(data.error.type, "api_error");
+      assert.equal(p2.requests.length, 0);
+      await ccmux.waitForLog(/upstream failed mid-response/);
+    } finally {
+      await closeAll(ccmux, p1, p2);
+    }
+  });
+
+  test("when all fail: the last upstream error unchanged, else 502 / 504 in Anthropic's shape", async () => {
+    const dead = await closedPort();
+    const p1 = await startUpstreamStub(overloaded);
+    let ccmux = await startCcmux(chain([p1.url, `http://127.0.0.1:${dead}`]));
+    let slow: UpstreamStub | undefined;
+    try {
+      let res = await post(ccmux.url);
+      assert.equal(res.status, 529);
+      assert.deepEqual(await res.json(), overloaded.json);
+      await ccmux.close();
+
+      ccmux = await startCcmux(chain([`http://127.0.0.1:${dead}`]));
+      res = await post(ccmux.url);
+      assert.equal(res.status, 502);
+      const e502 = await res.json();
+      assert.equal(e502.type, "error");
+      assert.equal(e502.error.type, "api_error");
+      assert.match(e502.error.message, /p1 connect ECONNREFUSED/);
+      await ccmux.close();
+
+      // Response headers later than connect_timeout_ms on a stream: a timeout, then 504.
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      slow = await startUpstreamStub(async () => {
+        await held;
+        return { events: messageEvents() };
+      });
+      ccmux = await startCcmux(chain([slow.url], "[server.timeouts]\nconnect_timeout_ms = 300"));
+      res = await post(ccmux.url, { stream: true });
+      release();
+      assert.equal(res.status, 504);
+      const e504 = await res.json();
+      assert.equal(e504.error.type, "timeout_error");
+      assert.match(await ccmux.waitForLog(/ 504 /), /failover: |p1 timeout|504/);
+    } finally {
+      await closeAll(ccmux, p1);
+      if (slow) await slow.close();
+    }
+  });
+
+  test("a provider failing cooldown_failures times in a row is skipped for cooldown_s", async () => {
+    const dead = await closedPort();
+    const p2 = await startUpstreamStub();
+    const ccmux = await startCcmux(
+      chain(
+        [`http://127.0.0.1:${dead}`, p2.url],
+        "[router]\ncooldown_failures = 2\ncooldown_s = 600",
+      ),
+    );
+    try {
+      for (let i = 0; i < 3; i++) {
+        const res = await post(ccmux.url);
+        assert.equal(res.status, 200);
+        await res.arrayBuffer();
+      }
+      const lines = ccmux.logs.filter((l) => l.includes("POST /v1/messages"));
+      assert.equal(lines.length, 3);
+      assert.match(lines[0], /p1 connect ECONNREFUSED → p2 200/);
+      assert.match(lines[1], /p1 connect ECONNREFUSED → p2 200/);
+      assert.doesNotMatch(lines[2], /p1/);
+      assert.match(lines[2], / → p2\/model-2/);
+    } finally {
+      await closeAll(ccmux, p2);
+    }
+  });
+
+  test("a short retry-after is waited for before the last candidate", async () => {
+    const p1 = await startUpstreamStub({
+      status: 429,
+      headers: { "retry-after": "1" },
+      json: { type: "error", error: { type: "rate_limit_error", message: "slow down" } },
+    });
+    const p2 = await startUpstreamStub();
+    const ccmux = await startCcmux(chain([p1.url, p2.url]));
+    try {
+      const t0 = Date.now();
+      const res = await post(ccmux.url);
+      assert.equal(res.status, 200);
+      await res.arrayBuffer();
+      // A lower bound only: the wait happened (never an upper bound on a busy machine).
+      assert.ok(Date.now() - t0 >= 900);
+      assert.match(await ccmux.waitForLog(/ 200 /), /p1 429 → p2 200/);
+    } finally {
+      await closeAll(ccmux, p1, p2);
+    }
+  });
+});
