@@ -4,7 +4,7 @@
 // BENCH_DRIVER=node (skip wrk), BENCH_NO_BUILD=1, BENCH_NO_CCR=1, BENCH_NO_DENO=1,
 // BENCH_OUT (markdown path; default docs/BENCHMARKS.md).
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import { join } from "node:path";
@@ -32,7 +32,7 @@ import {
   startProc,
   stopProc,
 } from "./procs.ts";
-import { writeReport } from "./report.ts";
+import { aggregate, targets, writeReport } from "./report.ts";
 import { benchRequest, type Size } from "./requests.ts";
 import type { Cell, Results } from "./results.ts";
 import { streamCheck } from "./stream_check.ts";
@@ -107,6 +107,11 @@ async function main() {
   const t0 = performance.now();
   const tmp = join(ROOT, ".bench-tmp", `run-${started.toISOString().replace(/[:.]/g, "-")}`);
   mkdirSync(tmp, { recursive: true });
+  // Keep the last few runs' folders (results.json, logs, profiles); drop older ones.
+  const runs = readdirSync(join(ROOT, ".bench-tmp")).filter((d) => d.startsWith("run-")).sort();
+  for (const old of runs.slice(0, -5)) {
+    rmSync(join(ROOT, ".bench-tmp", old), { recursive: true, force: true });
+  }
   log(`work folder ${tmp}`);
   const driver: Driver = pickDriver(log);
   log(`load driver: ${driver.kind === "wrk" ? driver.version : `node (${driver.reason})`}`);
@@ -505,6 +510,9 @@ async function main() {
   writeFileSync(join(tmp, "results.json"), JSON.stringify(results, null, 2));
   const out = env.BENCH_OUT ?? join(ROOT, "docs", "BENCHMARKS.md");
   writeReport(results, out);
+  for (const t of targets(results, aggregate(results.cells))) {
+    log(`${t.pass === null ? "n/a " : t.pass ? "pass" : "FAIL"}  ${t.target}: ${t.measured}`);
+  }
   log(`results: ${join(tmp, "results.json")}; report: ${out} (${results.elapsedS.toFixed(0)} s)`);
 }
 
