@@ -60,7 +60,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
 
   const makeTokens = (c: Config): TokenSource | undefined =>
     c.providers.some((p) => p.auth_type === "oauth") ? new TokenManager({ config: c }) : undefined;
-  const app = createApp({ config, tokens: makeTokens(config), log: io.err });
+  const log = batchedWriter(io.err);
+  const app = createApp({ config, tokens: makeTokens(config), log: log.write });
 
   let server;
   try {
@@ -111,5 +112,33 @@ export async function run(argv: string[], io: Io): Promise<number> {
   offHup();
   app.logger.event("info", "shutting down: finishing in-flight requests");
   await server.shutdown(DRAIN_MS);
+  log.flush();
   return 0;
+}
+
+/**
+ * Collects log lines written in one turn of the event loop into one write: under load that is
+ * one stderr syscall per batch instead of one per request.
+ */
+function batchedWriter(out: (text: string) => void) {
+  let pending = "";
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (pending) {
+      const text = pending;
+      pending = "";
+      out(text);
+    }
+  };
+  return {
+    write(line: string) {
+      pending += line;
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    },
+    flush,
+  };
 }

@@ -5,6 +5,7 @@ import type { Candidate } from "./route_types.ts";
 import type { ProviderAdapter, UpstreamRequest } from "./provider.ts";
 import { editBetas, forwardHeaders, OAUTH_BETA } from "./headers.ts";
 import { errorResponse } from "./errors.ts";
+import { upstreamFetch as fetch } from "../runtime/http_client.ts";
 
 const MODEL_KEY = Buffer.from('"model"');
 
@@ -73,7 +74,7 @@ export class AnthropicAdapter implements ProviderAdapter {
     for (const name in p.headers) headers[name.toLowerCase()] = p.headers[name];
     headers["content-type"] = "application/json";
     const url = upstreamUrl(p.base_url, req.kind, req.search);
-    const body = bodyWithModel(req, cand.actual_model) as BodyInit;
+    const body = bodyWithModel(req, cand.actual_model);
 
     if (p.auth_type === "apikey") {
       editBetas(headers, cand.strip_beta_options, cand.strip_specific_beta);

@@ -243,12 +243,14 @@ function clientKeyMatches(headers: Headers, want: Buffer): boolean {
  */
 async function readBody(req: Request, limit: number): Promise<Uint8Array | undefined> {
   const cl = req.headers.get("content-length");
-  if (cl !== null && Number(cl) > limit) return undefined;
-  if (!req.body) return new Uint8Array(0);
   if (cl !== null) {
+    if (Number(cl) > limit) return undefined;
+    // arrayBuffer() before touching `body`: @hono/node-server then reads the socket directly
+    // instead of building a web stream.
     const buf = new Uint8Array(await req.arrayBuffer());
     return buf.byteLength > limit ? undefined : buf;
   }
+  if (!req.body) return new Uint8Array(0);
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;

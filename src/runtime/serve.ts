@@ -91,7 +91,17 @@ function startDeno(opts: ServeOptions): Promise<RunningServer> {
 async function startNode(opts: ServeOptions): Promise<RunningServer> {
   const { createAdaptorServer } = await import("@hono/node-server");
   const server = createAdaptorServer({
-    fetch: (req: Request) => opts.fetch(req),
+    fetch: async (req: Request) => {
+      const res = await opts.fetch(req);
+      // @hono/node-server probes a body without content-length for up to a timer tick to
+      // compute one; a streamed proxy response must go out at once, so declare it chunked.
+      if (res.body && !res.headers.has("content-length")) {
+        try {
+          res.headers.set("transfer-encoding", "chunked");
+        } catch { /* immutable headers: leave as is */ }
+      }
+      return res;
+    },
     // Keep the runtime's own Request/Response classes: ccmux code may use instanceof.
     overrideGlobalObjects: false,
   }) as Server;
