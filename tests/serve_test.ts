@@ -7,7 +7,7 @@ import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { writeFileSync } from "node:fs";
 import Anthropic from "@anthropic-ai/sdk";
-import { messageEvents, startUpstreamStub } from "./helpers/upstream_stub.ts";
+import { messageEvents, messageJson, startUpstreamStub } from "./helpers/upstream_stub.ts";
 import { startCcmux, testConfig } from "./helpers/ccmux_server.ts";
 import { CLAUDE_CODE_BETAS, claudeCodeRequest } from "./helpers/claude_code_request.ts";
 import { startOAuthStub } from "./helpers/oauth_stub.ts";
@@ -164,11 +164,13 @@ priority = 1
     }
   });
 
-  test("count_tokens and /v1/models; a path in base_url is kept", async () => {
+  test("count_tokens and /v1/models; a path in base_url is kept; JSON log lines", async () => {
     const stub = await startUpstreamStub({ json: { input_tokens: 4242 } });
     const ccmux = await startCcmux(apikeyConfig(
       stub.url + "/prefix",
       `
+[server]
+log_format = "json"
 [[models]]
 name = "my-model"
 [[models.mappings]]
@@ -192,7 +194,16 @@ priority = 1
       assert.deepEqual(models.data.map((m: { id: string }) => m.id), ["my-model"]);
       assert.equal(models.data[0].type, "model");
       const health = await (await fetch(ccmux.url + "/health")).json();
+      assert.deepEqual(Object.keys(health), ["status", "version"]);
       assert.equal(health.status, "ok");
+      const line = JSON.parse(await ccmux.waitForLog(/count_tokens/));
+      assert.equal(line.path, "/v1/messages/count_tokens");
+      assert.equal(line.status, 200);
+      assert.equal(line.model, "my-model");
+      assert.equal(line.provider, "up");
+      assert.equal(line.upstream_model, "real");
+      assert.equal(typeof line.duration_ms, "number");
+      assert.equal(typeof line.time, "string");
     } finally {
       await ccmux.close();
       await stub.close();
@@ -348,6 +359,98 @@ token_file = "${tokenFile}"
   });
 });
 
+describe("credentials and betas", () => {
+  test("an anthropic-console account's API key goes as x-api-key, without the OAuth beta", async () => {
+    const home = tempHome();
+    const tokenFile = join(home.dir, "oauth_tokens.json");
+    const rec = record("console", "rt-console-unused", 3600, {
+      kind: "anthropic-console",
+      api_key: "sk-ant-console-key-777",
+    });
+    writeFileSync(tokenFile, JSON.stringify({ console: rec }), { mode: 0o600 });
+    const stub = await startUpstreamStub();
+    const config = testConfig(
+      `
+[[providers]]
+name = "con"
+provider_type = "anthropic"
+auth_type = "oauth"
+oauth_provider = "console"
+base_url = "${stub.url}"
+[auth]
+token_file = "${tokenFile}"
+[oauth.console]
+kind = "anthropic-console"
+`,
+      { CCMUX_HOME: home.dir },
+    );
+    const ccmux = await startCcmux(config, { tokens: new TokenManager({ config }) });
+    try {
+      const res = await fetch(ccmux.url + "/v1/messages", {
+        method: "POST",
+        headers: { "content-type": "application/json", "anthropic-beta": "a-1,b-2" },
+        body: JSON.stringify({ model: "claude-x", max_tokens: 1, messages: [] }),
+      });
+      assert.equal(res.status, 200);
+      await res.arrayBuffer();
+      const seen = stub.requests[0].headers;
+      assert.equal(seen["x-api-key"], "sk-ant-console-key-777");
+      assert.equal(seen["authorization"], undefined);
+      assert.equal(seen["anthropic-beta"], "a-1,b-2");
+      assert.equal(ccmux.logs.join("").includes("sk-ant-console-key-777"), false);
+    } finally {
+      await ccmux.close();
+      await stub.close();
+      home.cleanup();
+    }
+  });
+
+  test("strip_specific_beta and strip_beta_options edit anthropic-beta per mapping", async () => {
+    const stub = await startUpstreamStub();
+    const ccmux = await startCcmux(apikeyConfig(
+      stub.url,
+      `
+[[models]]
+name = "some"
+[[models.mappings]]
+provider = "up"
+actual_model = "x"
+priority = 1
+strip_specific_beta = ["context-1m-2025-08-07", "effort-2025-11-24"]
+[[models]]
+name = "none"
+[[models.mappings]]
+provider = "up"
+actual_model = "y"
+priority = 1
+strip_beta_options = true
+`,
+    ));
+    try {
+      for (const model of ["some", "none"]) {
+        const res = await fetch(ccmux.url + "/v1/messages", {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            "anthropic-beta": CLAUDE_CODE_BETAS.join(","),
+          },
+          body: JSON.stringify({ model, max_tokens: 1, messages: [] }),
+        });
+        assert.equal(res.status, 200);
+        await res.arrayBuffer();
+      }
+      assert.equal(
+        stub.requests[0].headers["anthropic-beta"],
+        CLAUDE_CODE_BETAS.filter((b) => !/^(context-1m|effort)-/.test(b)).join(","),
+      );
+      assert.equal(stub.requests[1].headers["anthropic-beta"], undefined);
+    } finally {
+      await ccmux.close();
+      await stub.close();
+    }
+  });
+});
+
 describe("streaming", () => {
   test("each event reaches the client before the upstream sends the next", async () => {
     const received: number[] = [];
@@ -418,6 +521,39 @@ describe("streaming", () => {
       assert.ok(stub.requests[0].sent.length < 100);
       await ccmux.waitForLog(/client closed/);
     } finally {
+      await ccmux.close();
+      await stub.close();
+    }
+  });
+});
+
+describe("client disconnect before the answer", () => {
+  test("a client that leaves while a non-streamed answer is pending aborts upstream", async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let arrived!: () => void;
+    const arrival = new Promise<void>((r) => (arrived = r));
+    const stub = await startUpstreamStub(async () => {
+      arrived();
+      await held;
+      return { json: messageJson() };
+    });
+    const ccmux = await startCcmux(apikeyConfig(stub.url));
+    try {
+      const ac = new AbortController();
+      const pending = fetch(ccmux.url + "/v1/messages", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "claude-x", max_tokens: 1, messages: [] }),
+        signal: ac.signal,
+      }).catch((e) => e);
+      await arrival;
+      ac.abort();
+      await pending;
+      assert.equal(await stub.requests[0].finished, "aborted");
+      await ccmux.waitForLog(/ 499 .*client closed/);
+    } finally {
+      release();
       await ccmux.close();
       await stub.close();
     }

@@ -156,6 +156,19 @@ export async function startUpstreamStub(
       finished: new Promise((r) => (settle = r)),
     };
     const index = requests.push(rec) - 1;
+    let settled = false;
+    const settleOnce = settle;
+    settle = (how) => {
+      if (settled) return;
+      settled = true;
+      settleOnce(how);
+    };
+    // A client that leaves before the response is ready (a held JSON answer).
+    request.signal.addEventListener("abort", () => {
+      if (settled) return;
+      rec.aborted = true;
+      settle("aborted");
+    });
     const reply = await answer(rec, index);
     const status = reply.status ?? 200;
     const outHeaders: Record<string, string> = { "request-id": `req_stub_${index}` };
