@@ -117,6 +117,25 @@ describe("failover", () => {
     }
   });
 
+  test("a break in the middle of an event closes that event before the error event", async () => {
+    const p1 = await startUpstreamStub({
+      events: ['event: ping\ndata: {"type": "ping"}\n\n', 'event: content_block_delta\ndata: {"ty'],
+      breakAfter: 2,
+    });
+    const ccmux = await startCcmux(chain([p1.url]));
+    try {
+      const res = await post(ccmux.url, { stream: true });
+      const text = await res.text();
+      const events = text.split("\n\n");
+      assert.equal(events[1], 'event: content_block_delta\ndata: {"ty');
+      assert.match(events[2], /^event: error\ndata: \{"type":"error","error":\{"type":"api_error"/);
+      assert.equal(events[3], "");
+      assert.equal(events.length, 4);
+    } finally {
+      await closeAll(ccmux, p1);
+    }
+  });
+
   test("when all fail: the last upstream error unchanged, else 502 / 504 in Anthropic's shape", async () => {
     const dead = await closedPort();
     const p1 = await startUpstreamStub(overloaded);

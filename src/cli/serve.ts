@@ -101,17 +101,21 @@ export async function run(argv: string[], io: Io): Promise<number> {
     }
   });
 
-  let offTerm = () => {};
-  let offInt = () => {};
-  await new Promise<void>((resolve) => {
-    offTerm = onSignal("SIGTERM", resolve);
-    offInt = onSignal("SIGINT", resolve);
-  });
+  // The first SIGTERM/SIGINT drains; a second one stops waiting for in-flight requests.
+  let signals = 0;
+  let stop!: () => void;
+  let hurry!: () => void;
+  const stopped = new Promise<void>((r) => (stop = r));
+  const hurried = new Promise<void>((r) => (hurry = r));
+  const onStop = () => (++signals === 1 ? stop() : hurry());
+  const offTerm = onSignal("SIGTERM", onStop);
+  const offInt = onSignal("SIGINT", onStop);
+  await stopped;
+  offHup();
+  app.logger.event("info", "shutting down: finishing in-flight requests (again to stop now)");
+  await Promise.race([server.shutdown(DRAIN_MS), hurried]);
   offTerm();
   offInt();
-  offHup();
-  app.logger.event("info", "shutting down: finishing in-flight requests");
-  await server.shutdown(DRAIN_MS);
   log.flush();
   return 0;
 }

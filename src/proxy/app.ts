@@ -37,6 +37,8 @@ export interface CcmuxApp {
   reload(config: Config, tokens?: TokenSource): void;
 }
 
+const UTF8 = new TextDecoder();
+
 /** Per-config state, swapped as a whole on reload. */
 interface State {
   config: Config;
@@ -136,7 +138,7 @@ export function createApp(opts: AppOptions): CcmuxApp {
     }
     let body: Record<string, unknown>;
     try {
-      body = JSON.parse(new TextDecoder().decode(raw));
+      body = JSON.parse(UTF8.decode(raw));
     } catch {
       return fail(errorResponse(400, "ccmux: the request body is not valid JSON"));
     }

@@ -127,14 +127,17 @@ export async function dispatch(
     steps.push(`${name} ${res.status}`);
     if (RETRYABLE(res.status) && i < list.length - 1) {
       cooldown.failed(name);
-      // Error bodies are small: keep the bytes in case every other candidate fails too.
+      // Error bodies are small: keep the bytes in case every other candidate fails too (but
+      // never wait long for them).
+      clearTimeout(totalTimer);
+      const bodyTimer = setTimeout(() => ac.abort(new Error("error body timeout")), headerTimeout);
       let body: Uint8Array;
       try {
         body = new Uint8Array(await res.arrayBuffer());
       } catch {
         body = new Uint8Array(0);
       }
-      clearTimeout(totalTimer);
+      clearTimeout(bodyTimer);
       lastResponse = { status: res.status, headers: res.headers, body };
       last = {
         step: steps[steps.length - 1],
@@ -206,6 +209,9 @@ function relay(
   const sse = (res.headers.get("content-type") ?? "").includes("text/event-stream");
   const reader = upstream.getReader();
   let ended = false;
+  // Whether the bytes sent so far end between SSE events ("\n\n"): an error event appended
+  // after a partial event must first close it.
+  let atBoundary = true;
   const end = (error?: string) => {
     if (ended) return;
     ended = true;
@@ -225,9 +231,8 @@ function relay(
           : describeError(e);
         end(`upstream failed mid-response: ${why}`);
         if (sse) {
-          controller.enqueue(
-            Buffer.from(sseErrorEvent(`ccmux: the upstream response broke off (${why})`)),
-          );
+          const event = sseErrorEvent(`ccmux: the upstream response broke off (${why})`);
+          controller.enqueue(Buffer.from(atBoundary ? event : `\n\n${event}`));
           controller.close();
         } else controller.error(e);
         return;
@@ -240,6 +245,10 @@ function relay(
       const value = chunk.value;
       if (log.ttfb_ms === undefined) log.ttfb_ms = Math.round(performance.now() - opts.started);
       scanUsage(value, log);
+      if (sse) {
+        const n = value.byteLength;
+        atBoundary = n >= 2 && value[n - 1] === 0x0a && value[n - 2] === 0x0a;
+      }
       controller.enqueue(value);
     },
     cancel() {
