@@ -2,7 +2,7 @@
 // @hono/node-server (node:http) on Node. The only place serve-related code asks "which runtime?".
 import process from "node:process";
 import type { AddressInfo } from "node:net";
-import type { Server } from "node:http";
+import type { Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { isDeno } from "./info.ts";
 
@@ -91,16 +91,14 @@ function startDeno(opts: ServeOptions): Promise<RunningServer> {
 async function startNode(opts: ServeOptions): Promise<RunningServer> {
   const { createAdaptorServer } = await import("@hono/node-server");
   const server = createAdaptorServer({
-    fetch: async (req: Request) => {
+    fetch: async (req: Request, env: unknown) => {
       const res = await opts.fetch(req);
-      // @hono/node-server probes a body without content-length for up to a timer tick to
-      // compute one; a streamed proxy response must go out at once, so declare it chunked.
-      if (res.body && !res.headers.has("content-length")) {
-        try {
-          res.headers.set("transfer-encoding", "chunked");
-        } catch { /* immutable headers: leave as is */ }
-      }
-      return res;
+      if (!res.body) return res;
+      // Write streamed bodies ourselves: @hono/node-server flushes the headers in a write of
+      // their own (or waits a timer tick to look for the end of the body); here they leave
+      // with the first chunk, one syscall, and every chunk goes out as soon as it arrives.
+      writeResponse(res, (env as { outgoing: ServerResponse }).outgoing);
+      return new Response(null, { headers: { [ALREADY_SENT]: "1" } });
     },
     // Keep the runtime's own Request/Response classes: ccmux code may use instanceof.
     overrideGlobalObjects: false,
@@ -148,6 +146,36 @@ async function startNode(opts: ServeOptions): Promise<RunningServer> {
       });
     },
   };
+}
+
+/** @hono/node-server's marker for "the handler wrote the response itself". */
+const ALREADY_SENT = "x-hono-already-sent";
+
+/** Streams a web Response to a Node ServerResponse with backpressure; a closed client cancels. */
+function writeResponse(res: Response, out: ServerResponse): void {
+  const headers: Record<string, string> = {};
+  res.headers.forEach((value, name) => (headers[name] = value));
+  out.writeHead(res.status, headers);
+  const reader = res.body!.getReader();
+  let finished = false;
+  out.once("close", () => {
+    if (!finished) reader.cancel().catch(() => {});
+  });
+  const pump = (): void => {
+    reader.read().then(({ done, value }) => {
+      if (done) {
+        finished = true;
+        out.end();
+      } else if (out.destroyed) {
+        reader.cancel().catch(() => {});
+      } else if (out.write(value)) pump();
+      else out.once("drain", pump);
+    }, (error) => {
+      finished = true;
+      out.destroy(error instanceof Error ? error : new Error(String(error)));
+    });
+  };
+  pump();
 }
 
 /** The signals serve reacts to. */
