@@ -567,7 +567,7 @@ describe("safety", () => {
 [server]
 api_key = "${SERVER_KEY}"
 max_body_mb = 0.01
-allowed_hosts = ["ccmux.internal"]
+allowed_hosts = ["ccmux.internal", "gw.example:8443"]
 [[providers]]
 name = "up"
 provider_type = "anthropic"
@@ -584,7 +584,11 @@ base_url = "${stub.url}"
       assertAnthropicError(r.body, "permission_error");
       r = await raw(ccmux.url + "/health", { headers: { host: "evil.example:13456" } });
       assert.equal(r.status, 403);
-      for (const host of ["localhost:1", "127.0.0.2", "[::1]:99", "ccmux.internal"]) {
+      r = await raw(url, { method: "POST", headers: { ...good, host: "gw.example:9999" }, body });
+      assert.equal(r.status, 403);
+      for (
+        const host of ["localhost:1", "127.0.0.2", "[::1]:99", "ccmux.internal", "gw.example:8443"]
+      ) {
         r = await raw(url, { method: "POST", headers: { ...good, host }, body });
         assert.equal(r.status, 200, host);
       }

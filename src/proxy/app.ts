@@ -96,8 +96,13 @@ export function createApp(opts: AppOptions): CcmuxApp {
 
   /** Safety checks that come before routing; a Response when the request is refused. */
   function guard(req: Request, path: string, s: State): Response | undefined {
-    const host = hostName(req.headers.get("host"));
-    if (host === undefined || !(isLoopbackHost(host) || s.allowedHosts.has(host))) {
+    const header = req.headers.get("host");
+    const host = hostName(header);
+    if (
+      host === undefined ||
+      !(isLoopbackHost(host) || s.allowedHosts.has(host) ||
+        s.allowedHosts.has(header!.toLowerCase()))
+    ) {
       return errorResponse(403, "ccmux: this Host is not allowed (see server.allowed_hosts)");
     }
     if (path.startsWith("/v1/")) {
