@@ -4,7 +4,7 @@ import { Buffer } from "node:buffer";
 import type { Candidate } from "./route_types.ts";
 import type { ProviderAdapter, UpstreamRequest } from "./provider.ts";
 import { editBetas, forwardHeaders, OAUTH_BETA } from "./headers.ts";
-import { errorResponse } from "./errors.ts";
+import { errorResponse, tokenErrorResponse } from "./errors.ts";
 import { upstreamFetch as fetch } from "../runtime/http_client.ts";
 
 const MODEL_KEY = Buffer.from('"model"');
@@ -114,19 +114,4 @@ export class AnthropicAdapter implements ProviderAdapter {
     headers["authorization"] = `Bearer ${record.access_token}`;
     return fetch(url, { method: "POST", headers, body, signal });
   }
-}
-
-/** A token problem as the client should see it. Messages name the account, never a token. */
-function tokenErrorResponse(e: unknown, id: string): Response {
-  const name = (e as Error)?.name;
-  if (name === "LoginRequiredError") {
-    return errorResponse(
-      401,
-      `ccmux: the OAuth sign-in for '${id}' is missing or expired; run \`ccmux login ${id}\``,
-    );
-  }
-  if (name === "RefreshError") {
-    return errorResponse(502, `ccmux: refreshing the OAuth token for '${id}' failed`);
-  }
-  throw e;
 }

@@ -41,3 +41,18 @@ export function errorResponse(status: number, message: string, type?: string): R
 export function sseErrorEvent(message: string): string {
   return `event: error\ndata: ${errorBody(502, message, "api_error")}\n\n`;
 }
+
+/** A token problem as the client should see it. Messages name the account, never a token. */
+export function tokenErrorResponse(e: unknown, id: string): Response {
+  const name = (e as Error)?.name;
+  if (name === "LoginRequiredError") {
+    return errorResponse(
+      401,
+      `ccmux: the OAuth sign-in for '${id}' is missing or expired; run \`ccmux login ${id}\``,
+    );
+  }
+  if (name === "RefreshError") {
+    return errorResponse(502, `ccmux: refreshing the OAuth token for '${id}' failed`);
+  }
+  throw e;
+}

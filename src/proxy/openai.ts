@@ -3,8 +3,9 @@
 // SSE) is translated back, streaming as it arrives. count_tokens is answered locally.
 import type { Candidate } from "./route_types.ts";
 import type { ProviderAdapter, UpstreamRequest } from "./provider.ts";
-import { errorResponse, errorType } from "./errors.ts";
+import { errorResponse, errorType, tokenErrorResponse } from "./errors.ts";
 import { estimateInputTokens } from "./estimate.ts";
+import { upstreamFetch } from "../runtime/http_client.ts";
 import { anthropicToOpenAI } from "../translate/request.ts";
 import { openAIToAnthropic } from "../translate/response.ts";
 import { messageEvents, translateStream } from "../translate/stream.ts";
@@ -144,7 +145,7 @@ function post(
   chat: OpenAIChatRequest,
   signal: AbortSignal,
 ): Promise<Response> {
-  return fetch(url, { method: "POST", headers, body: JSON.stringify(chat), signal });
+  return upstreamFetch(url, { method: "POST", headers, body: JSON.stringify(chat), signal });
 }
 
 function applyLearned(
@@ -234,19 +235,4 @@ function redact(message: string, credential: string | undefined): string {
   let s = message;
   if (credential && credential.length >= 8) s = s.split(credential).join("***");
   return s.replace(/\b(sk|rk|gsk|csk|xai|pk)[-_][A-Za-z0-9_*-]{6,}/g, "$1-***");
-}
-
-/** A token problem as the client should see it. Messages name the account, never a token. */
-function tokenErrorResponse(e: unknown, id: string): Response {
-  const name = (e as Error)?.name;
-  if (name === "LoginRequiredError") {
-    return errorResponse(
-      401,
-      `ccmux: the OAuth sign-in for '${id}' is missing or expired; run \`ccmux login ${id}\``,
-    );
-  }
-  if (name === "RefreshError") {
-    return errorResponse(502, `ccmux: refreshing the OAuth token for '${id}' failed`);
-  }
-  throw e;
 }
