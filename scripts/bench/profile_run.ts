@@ -60,10 +60,12 @@ export async function runProfiles(o: Opts): Promise<Results["profiles"]> {
     map: SourceMap.parse(readFileSync(`${bundle}.map`, "utf8")),
     code: readFileSync(bundle, "utf8").split("\n"),
   };
-  const runs: [Variant, "large" | "small"][] = [["apikey", "large"], ["openai", "large"], [
-    "apikey",
-    "small",
-  ]];
+  const runs: [Variant, "large" | "small"][] = [
+    ["apikey", "large"],
+    ["openai", "large"],
+    ["apikey", "small"],
+    ["oauth", "small"],
+  ];
   for (const [variant, size] of runs) {
     const name = `ccmux-${variant}`;
     const load = `${size} request, JSON then stream, c=16, ${o.durationS} s each`;

@@ -359,7 +359,7 @@ export function renderReport(r: Results): string {
     "- Streaming: the stub sends five text deltas 150 ms apart, each carrying its send time; the client records " +
       "when each arrives. Passing means each arrived before the next was sent.",
     "- Profile: `node --cpu-prof` (250 µs sampling) on an unminified esbuild bundle of main.ts with a source map " +
-      "(frames mapped back to src/ files and lines), at c=16, JSON then streaming: pass-through and OpenAI translation on the large request, pass-through on the small one.",
+      "(frames mapped back to src/ files and lines), at c=16, JSON then streaming: pass-through and OpenAI translation on the large request, pass-through (API key and OAuth) on the small one.",
     "",
   );
   if (Object.keys(r.unavailable).length) {
