@@ -80,7 +80,16 @@ export function areaOf(name: string, u: string): string {
   if (name === "(garbage collector)") return "GC";
   if (name === "(program)") return "V8/native (program)";
   if (name === "(idle)") return "idle";
-  if (!u) return "V8 builtins / native";
+  if (!u) {
+    // Native bindings without a script: name the ones that matter for a proxy.
+    if (/^(writev|writeBuffer|writeUtf8String|writeLatin1String|shutdown)$/.test(name)) {
+      return "native: socket writes";
+    }
+    if (/^(openFileHandle|open|close|read|fstat|stat|lstat|readFileUtf8)$/.test(name)) {
+      return "native: file system";
+    }
+    return "V8 builtins / native";
+  }
   let m = /^node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(u);
   if (m) return `npm: ${m[1]}`;
   m = /^node:internal\/([^/]+(?:\/[^/]+)?)/.exec(u);

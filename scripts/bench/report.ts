@@ -267,7 +267,9 @@ function analysis(r: Results, a: Map<string, Agg>): string[] {
       "Node http server, sockets, streams, events",
       /_http_|stream_base|net$|streams\/|events|buffer/,
     ],
-    ["V8 builtins / native (socket writev, ...)", /^V8/],
+    ["native socket writes (writev)", /^native: socket/],
+    ["native file system calls", /^native: file/],
+    ["other V8 builtins / native", /^V8/],
     ["GC", /^GC$/],
   ];
   for (const p of r.profiles) {
