@@ -105,7 +105,9 @@ export function createApp(opts: AppOptions): CcmuxApp {
     ) {
       return errorResponse(403, "ccmux: this Host is not allowed (see server.allowed_hosts)");
     }
-    if (path.startsWith("/v1/")) {
+    // Deny by default: only /health is public. Checking "/v1/" prefixes would let a %-encoded
+    // path (/%761/messages), which the router decodes, slip past.
+    if (path !== "/health") {
       if (req.headers.has("origin")) {
         return errorResponse(403, "ccmux: requests from web pages (Origin header) are refused");
       }
