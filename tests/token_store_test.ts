@@ -143,6 +143,22 @@ describe("TokenStore", () => {
     }
   });
 
+  test("a lock naming our own PID (left by an earlier process with this PID) is taken over", async () => {
+    const h = tempHome();
+    try {
+      const path = join(h.dir, "tokens.json");
+      writeFileSync(`${path}.lock`, `${process.pid}\n`);
+      const store = new TokenStore(path, { lockTimeoutMs: 3_000 });
+      await store.update((doc) => {
+        doc.a = { provider_id: "a", access_token: "x" };
+      });
+      assert.equal((await store.get("a"))?.access_token, "x");
+      assert.ok(!existsSync(`${path}.lock`));
+    } finally {
+      h.cleanup();
+    }
+  });
+
   test("a live holder is waited for, then the error names its PID", async () => {
     const h = tempHome();
     // A live process that is not us.

@@ -78,9 +78,9 @@ async function breakStale(lockPath: string, seen: { pid?: number; ino: number })
 }
 
 /**
- * Takes the lock at `lockPath`, waiting up to `timeoutMs` for a live holder.
- * Returns the release function. Callers serialise within the process themselves (the PID is
- * the same for every caller in one process).
+ * Takes the lock at `lockPath`, waiting up to `timeoutMs` for a live holder. Returns the
+ * release function. Call it only under `withProcessLock(lockPath, …)`: the PID is the same for
+ * every caller in one process, so a lock naming our own PID is taken as stale.
  */
 export async function acquireLockFile(
   lockPath: string,
@@ -105,7 +105,10 @@ export async function acquireLockFile(
       }
       const holder = await readHolder(lockPath);
       if (!holder) continue; // released between link() and the read: try again at once
-      if (holder.pid === undefined || !pidAlive(holder.pid)) {
+      // Our own PID on the lock is a leftover of an earlier process that had this PID (a
+      // restarted container's PID 1): callers hold the in-process lock for this path, so no
+      // live holder in this process can exist.
+      if (holder.pid === undefined || holder.pid === process.pid || !pidAlive(holder.pid)) {
         await breakStale(lockPath, holder);
         continue;
       }
