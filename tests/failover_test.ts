@@ -12,6 +12,7 @@ import {
   type UpstreamStub,
 } from "./helpers/upstream_stub.ts";
 import { startCcmux } from "./helpers/ccmux_server.ts";
+import Anthropic from "@anthropic-ai/sdk";
 
 /** A config with providers p1..pN at `urls`, and model "m" mapped to them in order. */
 function chain(urls: string[], extra = ""): string {
@@ -117,7 +118,7 @@ describe("failover", () => {
     }
   });
 
-  test("a break in the middle of an event closes that event before the error event", async () => {
+  test("a break in the middle of an event drops that partial event before the error event", async () => {
     const p1 = await startUpstreamStub({
       events: ['event: ping\ndata: {"type": "ping"}\n\n', 'event: content_block_delta\ndata: {"ty'],
       breakAfter: 2,
@@ -127,10 +128,68 @@ describe("failover", () => {
       const res = await post(ccmux.url, { stream: true });
       const text = await res.text();
       const events = text.split("\n\n");
-      assert.equal(events[1], 'event: content_block_delta\ndata: {"ty');
-      assert.match(events[2], /^event: error\ndata: \{"type":"error","error":\{"type":"api_error"/);
-      assert.equal(events[3], "");
-      assert.equal(events.length, 4);
+      assert.equal(events[0], 'event: ping\ndata: {"type": "ping"}');
+      assert.match(events[1], /^event: error\ndata: \{"type":"error","error":\{"type":"api_error"/);
+      assert.equal(events[2], "");
+      assert.equal(events.length, 3);
+    } finally {
+      await closeAll(ccmux, p1);
+    }
+  });
+
+  test("events split across chunks (LF and CRLF) arrive whole; a CRLF partial event is dropped", async () => {
+    const p1 = await startUpstreamStub({
+      events: [
+        'event: ping\r\ndata: {"type":',
+        ' "ping"}\r\n\r\nevent: ping\ndata: {"type": "ping"}\n\nevent: message_start\r\ndata: {',
+        '"type": "x"}\r\n\r\nevent: content_block_delta\r\ndata: {"ty',
+      ],
+      breakAfter: 3,
+    });
+    const ccmux = await startCcmux(chain([p1.url]));
+    try {
+      const res = await post(ccmux.url, { stream: true });
+      const text = await res.text();
+      assert.ok(
+        text.startsWith(
+          'event: ping\r\ndata: {"type": "ping"}\r\n\r\nevent: ping\ndata: {"type": "ping"}\n\n' +
+            'event: message_start\r\ndata: {"type": "x"}\r\n\r\nevent: error\ndata: ',
+        ),
+        text,
+      );
+      assert.equal(text.includes("content_block_delta"), false);
+      assert.ok(text.endsWith("\n\n"));
+    } finally {
+      await closeAll(ccmux, p1);
+    }
+  });
+
+  test("the Anthropic SDK sees ccmux's error event when a stream breaks mid-event", async () => {
+    const events = messageEvents(["a", "b"]);
+    const p1 = await startUpstreamStub({
+      events: [...events.slice(0, 3), 'event: content_block_delta\ndata: {"type":"con'],
+      breakAfter: 4,
+    });
+    const ccmux = await startCcmux(chain([p1.url]));
+    try {
+      const client = new Anthropic({ apiKey: "unused", baseURL: ccmux.url, maxRetries: 0 });
+      const stream = await client.messages.create({
+        model: "m",
+        max_tokens: 10,
+        messages: [{ role: "user", content: "hi" }],
+        stream: true,
+      });
+      const seen: string[] = [];
+      await assert.rejects(
+        (async () => {
+          for await (const e of stream) seen.push(e.type);
+        })(),
+        (e: Error) => {
+          assert.match(e.message, /upstream response broke off/);
+          return true;
+        },
+      );
+      assert.deepEqual(seen, ["message_start", "content_block_start", "content_block_delta"]);
     } finally {
       await closeAll(ccmux, p1);
     }

@@ -209,9 +209,10 @@ function relay(
   const sse = (res.headers.get("content-type") ?? "").includes("text/event-stream");
   const reader = upstream.getReader();
   let ended = false;
-  // Whether the bytes sent so far end between SSE events ("\n\n"): an error event appended
-  // after a partial event must first close it.
-  let atBoundary = true;
+  // SSE bytes after the last event boundary, held back until their event is complete: a
+  // mid-stream failure then drops the partial event instead of sending half a JSON object
+  // (which a client's SSE parser would choke on before seeing ccmux's error event).
+  let carry: Uint8Array | undefined;
   const end = (error?: string) => {
     if (ended) return;
     ended = true;
@@ -221,35 +222,55 @@ function relay(
   };
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
-      let chunk;
-      try {
-        chunk = await reader.read();
-      } catch (e) {
-        if (ended) return;
-        const why = ac.signal.aborted && String(ac.signal.reason).includes("timeout")
-          ? "upstream timeout"
-          : describeError(e);
-        end(`upstream failed mid-response: ${why}`);
-        if (sse) {
-          const event = sseErrorEvent(`ccmux: the upstream response broke off (${why})`);
-          controller.enqueue(Buffer.from(atBoundary ? event : `\n\n${event}`));
+      // Loop until something is enqueued: a pull that enqueues nothing is not called again.
+      for (;;) {
+        let chunk;
+        try {
+          chunk = await reader.read();
+        } catch (e) {
+          if (ended) return;
+          const why = ac.signal.aborted && String(ac.signal.reason).includes("timeout")
+            ? "upstream timeout"
+            : describeError(e);
+          end(`upstream failed mid-response: ${why}`);
+          if (sse) {
+            carry = undefined;
+            controller.enqueue(
+              Buffer.from(sseErrorEvent(`ccmux: the upstream response broke off (${why})`)),
+            );
+            controller.close();
+          } else controller.error(e);
+          return;
+        }
+        if (chunk.done) {
+          // A normal end: whatever the upstream sent last goes out as it is.
+          if (carry) controller.enqueue(carry);
+          carry = undefined;
           controller.close();
-        } else controller.error(e);
-        return;
+          end();
+          return;
+        }
+        const value = chunk.value;
+        if (log.ttfb_ms === undefined) log.ttfb_ms = Math.round(performance.now() - opts.started);
+        scanUsage(value, log);
+        if (!sse) {
+          controller.enqueue(value);
+          return;
+        }
+        // The usual case: no carry and the chunk ends on a boundary — forwarded without a copy.
+        const bytes = carry ? Buffer.concat([carry, value]) : value;
+        const cut = lastEventEnd(bytes);
+        if (cut === bytes.byteLength) {
+          carry = undefined;
+          controller.enqueue(bytes);
+          return;
+        }
+        carry = cut === 0 ? bytes : bytes.subarray(cut);
+        if (cut > 0) {
+          controller.enqueue(bytes.subarray(0, cut));
+          return;
+        }
       }
-      if (chunk.done) {
-        controller.close();
-        end();
-        return;
-      }
-      const value = chunk.value;
-      if (log.ttfb_ms === undefined) log.ttfb_ms = Math.round(performance.now() - opts.started);
-      scanUsage(value, log);
-      if (sse) {
-        const n = value.byteLength;
-        atBoundary = n >= 2 && value[n - 1] === 0x0a && value[n - 2] === 0x0a;
-      }
-      controller.enqueue(value);
     },
     cancel() {
       end("client closed");
@@ -258,6 +279,22 @@ function relay(
     },
   }, { highWaterMark: 0 });
   return new Response(body, { status: res.status, headers });
+}
+
+const LFLF = Buffer.from("\n\n");
+const CRLFCRLF = Buffer.from("\r\n\r\n");
+
+/** The offset just past the last SSE event boundary ("\n\n" or "\r\n\r\n") in `b`; 0 if none. */
+export function lastEventEnd(b: Uint8Array): number {
+  const n = b.byteLength;
+  if (n >= 2 && b[n - 1] === 0x0a && b[n - 2] === 0x0a) return n;
+  if (n >= 4 && b[n - 1] === 0x0a && b[n - 2] === 0x0d && b[n - 3] === 0x0a && b[n - 4] === 0x0d) {
+    return n;
+  }
+  const buf = Buffer.from(b.buffer, b.byteOffset, n);
+  const lf = buf.lastIndexOf(LFLF);
+  const crlf = buf.lastIndexOf(CRLFCRLF);
+  return Math.max(lf === -1 ? 0 : lf + 2, crlf === -1 ? 0 : crlf + 4);
 }
 
 const INPUT = Buffer.from('"input_tokens":');
