@@ -427,15 +427,20 @@ describe("ccmux login usage", () => {
     assert.match(r.stderr, /the config names a, b/);
   });
 
-  test("bad --timeout is a usage error; an unknown kind is exit 1", async () => {
+  test("bad --timeout and an account with no known kind are usage errors (exit 2, one line)", async () => {
     const home = tempHome();
     cleanups.push(home.cleanup);
-    const r = await runCli(["login", "x", "--timeout", "soon"], { env: baseEnv(home.dir) });
-    assert.equal(r.code, 2);
-    assert.match(r.stderr, /--timeout/);
+    for (const args of [["login", "x", "--timeout", "soon"], ["login", "x", "--timeout", "-1"]]) {
+      const r = await runCli(args, { env: baseEnv(home.dir) });
+      assert.equal(r.code, 2);
+      assert.match(
+        r.stderr,
+        /^ccmux: [^\n]*--timeout[^\n]*\nRun 'ccmux login --help' for usage\.\n$/,
+      );
+    }
     const r2 = await runCli(["login", "mystery"], { env: baseEnv(home.dir) });
-    assert.equal(r2.code, 1);
-    assert.match(r2.stderr, /no OAuth kind is known for account 'mystery'/);
+    assert.equal(r2.code, 2);
+    assert.match(r2.stderr, /^ccmux: no OAuth kind is known for account 'mystery'/);
   });
 
   test("an unparseable token file fails before the sign-in and is left as it is", async () => {

@@ -47,7 +47,7 @@ export function parseCommand<O extends Options>(argv: string[], spec: CommandSpe
 function cleanParseError(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
   // node: "Unknown option '--x'. To specify a positional argument starting with a '-', ..."
-  return msg.split(". ")[0].replace(/\.$/, "");
+  return msg.split(/\.\s/)[0].replace(/\.$/, "");
 }
 
 /** Reads an integer flag, or throws UsageError. */

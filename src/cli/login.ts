@@ -3,7 +3,7 @@
 import { intFlag, parseCommand } from "./args.ts";
 import { CliError, type Io, UsageError } from "./io.ts";
 import { type Config, ConfigError, loadConfig } from "../config/mod.ts";
-import { configuredAccounts } from "../auth/kinds.ts";
+import { configuredAccounts, resolveOAuth } from "../auth/kinds.ts";
 import { login, LoginError } from "../auth/login.ts";
 import { TokenFileError } from "../auth/token_store.ts";
 import { browserUnavailable, openBrowser } from "../runtime/browser.ts";
@@ -52,6 +52,14 @@ export async function run(argv: string[], io: Io): Promise<number> {
     throw e;
   }
   const id = args.positionals[0] ?? pickAccount(config);
+  // An ID with no known kind is a bad argument (exit 2), not a failed sign-in.
+  if (!resolveOAuth(config, id)) {
+    throw new UsageError(
+      `no OAuth kind is known for account '${id}': use claude-max, anthropic-console or openai, ` +
+        `or add [oauth.${id}] with a kind to the config`,
+      "login",
+    );
+  }
   const paste = args.values.paste === true;
   const noBrowser = args.values["no-browser"] === true || paste ||
     browserUnavailable(io.env) !== undefined;
