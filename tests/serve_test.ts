@@ -405,6 +405,30 @@ kind = "anthropic-console"
     }
   });
 
+  test("a provider's headers cannot change accept-encoding: upstream is asked for identity", async () => {
+    const stub = await startUpstreamStub();
+    const ccmux = await startCcmux(
+      apikeyConfig(stub.url).replace(
+        'base_url = "',
+        'headers = { "Accept-Encoding" = "gzip", "x-extra" = "1" }\nbase_url = "',
+      ),
+    );
+    try {
+      const res = await fetch(ccmux.url + "/v1/messages", {
+        method: "POST",
+        headers: { "content-type": "application/json", "accept-encoding": "br" },
+        body: JSON.stringify({ model: "claude-x", max_tokens: 1, messages: [] }),
+      });
+      assert.equal(res.status, 200);
+      await res.arrayBuffer();
+      assert.equal(stub.requests[0].headers["accept-encoding"], "identity");
+      assert.equal(stub.requests[0].headers["x-extra"], "1");
+    } finally {
+      await ccmux.close();
+      await stub.close();
+    }
+  });
+
   test("strip_specific_beta and strip_beta_options edit anthropic-beta per mapping", async () => {
     const stub = await startUpstreamStub();
     const ccmux = await startCcmux(apikeyConfig(

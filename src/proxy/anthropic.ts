@@ -3,7 +3,13 @@
 import { Buffer } from "node:buffer";
 import type { Candidate } from "./route_types.ts";
 import type { ProviderAdapter, UpstreamRequest } from "./provider.ts";
-import { editBetas, forwardHeaders, OAUTH_BETA } from "./headers.ts";
+import {
+  applyProviderHeaders,
+  clientCredential,
+  editBetas,
+  forwardHeaders,
+  OAUTH_BETA,
+} from "./headers.ts";
 import { errorResponse, tokenErrorResponse } from "./errors.ts";
 import { upstreamFetch as fetch } from "../runtime/http_client.ts";
 
@@ -65,13 +71,13 @@ export function upstreamUrl(
 export class AnthropicAdapter implements ProviderAdapter {
   async send(req: UpstreamRequest, cand: Candidate, signal: AbortSignal): Promise<Response> {
     const p = cand.provider;
-    const serverKey = req.config.server.api_key;
     const headers = forwardHeaders(
       req.headers,
-      p.auth_type === "passthrough",
-      serverKey ? (v) => v === serverKey : undefined,
+      p.auth_type === "passthrough"
+        ? clientCredential(req.headers, req.config.server.api_key)
+        : undefined,
     );
-    for (const name in p.headers) headers[name.toLowerCase()] = p.headers[name];
+    applyProviderHeaders(headers, p.headers);
     headers["content-type"] = "application/json";
     const url = upstreamUrl(p.base_url, req.kind, req.search);
     const body = bodyWithModel(req, cand.actual_model);

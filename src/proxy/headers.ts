@@ -38,32 +38,67 @@ const DROP_RESPONSE = new Set([
 /** The beta that Anthropic requires on OAuth-authenticated requests. */
 export const OAUTH_BETA = "oauth-2025-04-20";
 
+/** A credential the client presented: the header it came in and the key itself. */
+export interface ClientCredential {
+  header: "x-api-key" | "authorization";
+  /** The header value exactly as sent. */
+  value: string;
+  /** The key: x-api-key's value, or the token of `Authorization: Bearer <token>`. */
+  key: string;
+}
+
+const BEARER = /^Bearer\s+(.+)$/i;
+
+/** Every credential the client presented (x-api-key first, then a Bearer authorization). */
+export function presentedCredentials(headers: Headers): ClientCredential[] {
+  const out: ClientCredential[] = [];
+  const apiKey = headers.get("x-api-key");
+  if (apiKey) out.push({ header: "x-api-key", value: apiKey, key: apiKey });
+  const auth = headers.get("authorization");
+  const bearer = auth ? BEARER.exec(auth)?.[1] : undefined;
+  if (auth && bearer) out.push({ header: "authorization", value: auth, key: bearer });
+  return out;
+}
+
 /**
- * The client's forwardable headers as a plain object (lower-case names). `keepCredentials`
- * (passthrough providers) keeps x-api-key / authorization except a value equal to
- * `serverKey`'s credential, which authenticated the client to ccmux and must not leak upstream.
+ * The client's own credential (for passthrough providers): the first one presented that is
+ * not `serverKey` — server.api_key authenticated the client to ccmux and never goes upstream.
+ */
+export function clientCredential(
+  headers: Headers,
+  serverKey: string | undefined,
+): ClientCredential | undefined {
+  for (const c of presentedCredentials(headers)) if (c.key !== serverKey) return c;
+  return undefined;
+}
+
+/**
+ * The client's forwardable headers as a plain object (lower-case names), without credentials;
+ * `credential` (a passthrough provider's client credential) is added back as sent.
  */
 export function forwardHeaders(
   client: Headers,
-  keepCredentials: boolean,
-  isServerKey?: (value: string) => boolean,
+  credential?: ClientCredential,
 ): Record<string, string> {
   const out: Record<string, string> = {};
   client.forEach((value, name) => {
-    if (DROP_REQUEST.has(name) || name.startsWith("proxy-")) {
-      if (!keepCredentials) return;
-      if (name === "x-api-key") {
-        if (!isServerKey?.(value)) out[name] = value;
-      } else if (name === "authorization") {
-        const m = /^Bearer\s+(.+)$/i.exec(value);
-        if (!(m && isServerKey?.(m[1]))) out[name] = value;
-      }
-      return;
-    }
-    out[name] = value;
+    if (!DROP_REQUEST.has(name) && !name.startsWith("proxy-")) out[name] = value;
   });
-  out["accept-encoding"] = "identity";
+  if (credential) out[credential.header] = credential.value;
   return out;
+}
+
+/**
+ * Sets a provider's configured `headers` on `headers`, then asks for identity encoding: the
+ * bytes must stream through undecoded (content-encoding is not passed back), so no provider
+ * entry may change it.
+ */
+export function applyProviderHeaders(
+  headers: Record<string, string>,
+  provider: Record<string, string>,
+): void {
+  for (const name in provider) headers[name.toLowerCase()] = provider[name];
+  headers["accept-encoding"] = "identity";
 }
 
 /**

@@ -5,6 +5,7 @@ import type { Candidate } from "./route_types.ts";
 import type { ProviderAdapter, UpstreamRequest } from "./provider.ts";
 import { errorResponse, errorType, tokenErrorResponse } from "./errors.ts";
 import { estimateInputTokens } from "./estimate.ts";
+import { applyProviderHeaders, clientCredential } from "./headers.ts";
 import { upstreamFetch } from "../runtime/http_client.ts";
 import { anthropicToOpenAI } from "../translate/request.ts";
 import { openAIToAnthropic } from "../translate/response.ts";
@@ -46,7 +47,7 @@ export class OpenAIAdapter implements ProviderAdapter {
     const learned = this.#learned.get(key);
     if (learned) applyLearned(chat, learned);
     const headers: Record<string, string> = {};
-    for (const name in p.headers) headers[name.toLowerCase()] = p.headers[name];
+    applyProviderHeaders(headers, p.headers);
     headers["content-type"] = "application/json";
     headers["accept"] = stream ? "text/event-stream" : "application/json";
     const url = `${p.base_url}/chat/completions`;
@@ -122,11 +123,7 @@ export class OpenAIAdapter implements ProviderAdapter {
     const p = cand.provider;
     if (p.auth_type === "apikey") return p.api_key ?? "";
     if (p.auth_type === "passthrough") {
-      const serverKey = req.config.server.api_key;
-      const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.get("authorization") ?? "")?.[1];
-      const key = req.headers.get("x-api-key") ?? undefined;
-      for (const v of [bearer, key]) if (v && v !== serverKey) return v;
-      return undefined;
+      return clientCredential(req.headers, req.config.server.api_key)?.key;
     }
     const id = p.oauth_provider ?? p.name;
     if (!req.tokens) return errorResponse(500, `no token manager for OAuth account '${id}'`);
