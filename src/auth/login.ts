@@ -1,6 +1,7 @@
 // `ccmux login` as a library function: run one PKCE sign-in (loopback callback and/or a pasted
 // code), then save the account's record in the token file, leaving other accounts untouched.
 import type { TokenEndpointResponse } from "oauth4webapi";
+import { rfc3339 } from "./refresh.ts";
 import type { Config } from "../config/types.ts";
 import type { TokenRecord } from "./types.ts";
 import { type ResolvedOAuth, resolveOAuth } from "./kinds.ts";
@@ -227,7 +228,7 @@ export function toRecord(
   };
   if (t.refresh_token) record.refresh_token = t.refresh_token;
   if (typeof t.expires_in === "number") {
-    record.expires_at = rfc3339(new Date(now.getTime() + t.expires_in * 1000));
+    record.expires_at = rfc3339(now.getTime() + t.expires_in * 1000);
   }
   const account: NonNullable<TokenRecord["account"]> = {};
   const a = t.account as Record<string, unknown> | undefined;
@@ -251,8 +252,4 @@ export function toRecord(
   if (Object.keys(account).length) record.account = account;
   if (t.id_token) record.id_token = t.id_token;
   return record;
-}
-
-function rfc3339(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
