@@ -388,7 +388,11 @@ kind = "anthropic-console"
     try {
       const res = await fetch(ccmux.url + "/v1/messages", {
         method: "POST",
-        headers: { "content-type": "application/json", "anthropic-beta": "a-1,b-2" },
+        headers: {
+          "content-type": "application/json",
+          "anthropic-beta": "a-1,oauth-2025-04-20,b-2",
+          "authorization": "Bearer client-oauth-token-ignored",
+        },
         body: JSON.stringify({ model: "claude-x", max_tokens: 1, messages: [] }),
       });
       assert.equal(res.status, 200);
@@ -402,6 +406,55 @@ kind = "anthropic-console"
       await ccmux.close();
       await stub.close();
       home.cleanup();
+    }
+  });
+
+  test("the client's OAuth beta is dropped for an apikey provider, kept for passthrough", async () => {
+    const stub = await startUpstreamStub();
+    const ccmux = await startCcmux(
+      apikeyConfig(stub.url) + `
+[[providers]]
+name = "pt"
+provider_type = "anthropic"
+auth_type = "passthrough"
+base_url = "${stub.url}"
+[[models]]
+name = "via-key"
+[[models.mappings]]
+provider = "up"
+actual_model = "claude-x"
+priority = 1
+[[models]]
+name = "via-pt"
+[[models.mappings]]
+provider = "pt"
+actual_model = "claude-x"
+priority = 1
+`,
+    );
+    try {
+      for (const model of ["via-key", "via-pt"]) {
+        const res = await fetch(ccmux.url + "/v1/messages", {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            "anthropic-beta": "oauth-2025-04-20,claude-code-20250219",
+            "authorization": "Bearer client-oauth-token",
+          },
+          body: JSON.stringify({ model, max_tokens: 1, messages: [] }),
+        });
+        assert.equal(res.status, 200);
+        await res.arrayBuffer();
+      }
+      const [viaKey, viaPt] = stub.requests.map((r) => r.headers);
+      assert.equal(viaKey["x-api-key"], PROVIDER_KEY);
+      assert.equal(viaKey["authorization"], undefined);
+      assert.equal(viaKey["anthropic-beta"], "claude-code-20250219");
+      assert.equal(viaPt["authorization"], "Bearer client-oauth-token");
+      assert.equal(viaPt["anthropic-beta"], "oauth-2025-04-20,claude-code-20250219");
+    } finally {
+      await ccmux.close();
+      await stub.close();
     }
   });
 

@@ -82,8 +82,11 @@ export class AnthropicAdapter implements ProviderAdapter {
     const url = upstreamUrl(p.base_url, req.kind, req.search);
     const body = bodyWithModel(req, cand.actual_model);
 
+    // The client's OAuth beta (Claude Code signed in with a subscription) must not go with an
+    // API key: ccmux swapped the credentials, so it swaps the beta too.
+    const apiKeyBetas = [...cand.strip_specific_beta, OAUTH_BETA];
     if (p.auth_type === "apikey") {
-      editBetas(headers, cand.strip_beta_options, cand.strip_specific_beta);
+      editBetas(headers, cand.strip_beta_options, apiKeyBetas);
       headers["x-api-key"] = p.api_key ?? "";
       return fetch(url, { method: "POST", headers, body, signal });
     }
@@ -103,7 +106,7 @@ export class AnthropicAdapter implements ProviderAdapter {
     }
     if (record.api_key) {
       // anthropic-console: the account's API key is an ordinary key.
-      editBetas(headers, cand.strip_beta_options, cand.strip_specific_beta);
+      editBetas(headers, cand.strip_beta_options, apiKeyBetas);
       headers["x-api-key"] = record.api_key;
       return fetch(url, { method: "POST", headers, body, signal });
     }
