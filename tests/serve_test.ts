@@ -7,7 +7,12 @@ import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { writeFileSync } from "node:fs";
 import Anthropic from "@anthropic-ai/sdk";
-import { messageEvents, messageJson, startUpstreamStub } from "./helpers/upstream_stub.ts";
+import {
+  closedPort,
+  messageEvents,
+  messageJson,
+  startUpstreamStub,
+} from "./helpers/upstream_stub.ts";
 import { startCcmux, testConfig } from "./helpers/ccmux_server.ts";
 import { CLAUDE_CODE_BETAS, claudeCodeRequest } from "./helpers/claude_code_request.ts";
 import { startOAuthStub } from "./helpers/oauth_stub.ts";
@@ -354,6 +359,119 @@ token_file = "${tokenFile}"
     } finally {
       await ccmux.close();
       await stub.close();
+      home.cleanup();
+    }
+  });
+});
+
+describe("OAuth token problems", () => {
+  /** A config with oauth provider "max" (account claude-max) first and apikey "up" second. */
+  function oauthThenKey(tokenFile: string, oauthUrl: string, keyUrl: string, tokenUrl: string) {
+    return `
+[[providers]]
+name = "max"
+provider_type = "anthropic"
+auth_type = "oauth"
+oauth_provider = "claude-max"
+base_url = "${oauthUrl}"
+[[providers]]
+name = "up"
+provider_type = "anthropic"
+auth_type = "apikey"
+api_key = "${PROVIDER_KEY}"
+base_url = "${keyUrl}"
+[[models]]
+name = "m"
+[[models.mappings]]
+provider = "max"
+actual_model = "claude-x"
+priority = 1
+[[models.mappings]]
+provider = "up"
+actual_model = "claude-y"
+priority = 2
+[auth]
+token_file = "${tokenFile}"
+[oauth.claude-max]
+kind = "anthropic"
+token_url = "${tokenUrl}"
+`;
+  }
+
+  test("a sign-in that is needed fails over to the next mapping; the log names the step", async () => {
+    const home = tempHome();
+    const tokenFile = join(home.dir, "oauth_tokens.json");
+    writeFileSync(
+      tokenFile,
+      JSON.stringify({ "claude-max": record("claude-max", undefined, -60) }),
+      { mode: 0o600 },
+    );
+    const oauthUp = await startUpstreamStub();
+    const keyUp = await startUpstreamStub();
+    const port = await closedPort();
+    const config = testConfig(
+      oauthThenKey(tokenFile, oauthUp.url, keyUp.url, `http://127.0.0.1:${port}/token`),
+      { CCMUX_HOME: home.dir },
+    );
+    const ccmux = await startCcmux(config, { tokens: new TokenManager({ config }) });
+    try {
+      const res = await fetch(ccmux.url + "/v1/messages", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "m", max_tokens: 1, messages: [] }),
+      });
+      assert.equal(res.status, 200);
+      await res.arrayBuffer();
+      assert.equal(oauthUp.requests.length, 0);
+      assert.equal(keyUp.requests[0].json?.model, "claude-y");
+      const line = await ccmux.waitForLog(/POST \/v1\/messages 200/);
+      assert.match(line, /failover: max login needed \(run: ccmux login claude-max\) → up 200/);
+    } finally {
+      await ccmux.close();
+      await oauthUp.close();
+      await keyUp.close();
+      home.cleanup();
+    }
+  });
+
+  test("a failed refresh: the 502 and the log line carry the cause, never the token", async () => {
+    const home = tempHome();
+    const tokenFile = join(home.dir, "oauth_tokens.json");
+    const rt = "rt-secret-refresh-token-4242";
+    writeFileSync(
+      tokenFile,
+      JSON.stringify({ "claude-max": record("claude-max", rt, -60) }),
+      { mode: 0o600 },
+    );
+    const oauthUp = await startUpstreamStub();
+    const port = await closedPort();
+    const config = testConfig(
+      oauthThenKey(tokenFile, oauthUp.url, oauthUp.url, `http://127.0.0.1:${port}/token`)
+        .replace(/\[\[models.mappings\]\]\nprovider = "up"[^[]*/, ""),
+      { CCMUX_HOME: home.dir },
+    );
+    const ccmux = await startCcmux(config, { tokens: new TokenManager({ config }) });
+    try {
+      const res = await fetch(ccmux.url + "/v1/messages", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "m", max_tokens: 1, messages: [] }),
+      });
+      assert.equal(res.status, 502);
+      const body = await res.text();
+      assertAnthropicError(body, "api_error");
+      const message = JSON.parse(body).error.message;
+      assert.match(
+        message,
+        new RegExp(`refreshing the OAuth token for 'claude-max' failed: cannot reach .*${port}`),
+      );
+      assert.equal(oauthUp.requests.length, 0);
+      const line = await ccmux.waitForLog(/POST \/v1\/messages 502/);
+      assert.match(line, /error="OAuth refresh failed \(cannot reach http:\/\/127\.0\.0\.1:\d+/);
+      assert.equal(body.includes(rt) || ccmux.logs.join("").includes(rt), false);
+    } finally {
+      await ccmux.close();
+      await oauthUp.close();
       home.cleanup();
     }
   });

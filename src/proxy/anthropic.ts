@@ -10,7 +10,7 @@ import {
   forwardHeaders,
   OAUTH_BETA,
 } from "./headers.ts";
-import { errorResponse, tokenErrorResponse } from "./errors.ts";
+import { sendWithOAuth } from "./credentials.ts";
 import { upstreamFetch as fetch } from "../runtime/http_client.ts";
 
 const MODEL_KEY = Buffer.from('"model"');
@@ -95,32 +95,16 @@ export class AnthropicAdapter implements ProviderAdapter {
       return fetch(url, { method: "POST", headers, body, signal });
     }
 
-    // OAuth: a token from the store; on a 401, one single-flight refresh and one retry.
-    const id = p.oauth_provider ?? p.name;
-    if (!req.tokens) return errorResponse(500, `no token manager for OAuth account '${id}'`);
-    let record;
-    try {
-      record = await req.tokens.accessToken(id);
-    } catch (e) {
-      return tokenErrorResponse(e, id);
-    }
-    if (record.api_key) {
-      // anthropic-console: the account's API key is an ordinary key.
-      editBetas(headers, cand.strip_beta_options, apiKeyBetas);
-      headers["x-api-key"] = record.api_key;
+    // OAuth: the account's token (or an anthropic-console account's API key, an ordinary key).
+    return sendWithOAuth(req, p, (record) => {
+      if (record.api_key) {
+        editBetas(headers, cand.strip_beta_options, apiKeyBetas);
+        headers["x-api-key"] = record.api_key;
+      } else {
+        editBetas(headers, cand.strip_beta_options, cand.strip_specific_beta, OAUTH_BETA);
+        headers["authorization"] = `Bearer ${record.access_token}`;
+      }
       return fetch(url, { method: "POST", headers, body, signal });
-    }
-    editBetas(headers, cand.strip_beta_options, cand.strip_specific_beta, OAUTH_BETA);
-    headers["authorization"] = `Bearer ${record.access_token}`;
-    const first = await fetch(url, { method: "POST", headers, body, signal });
-    if (first.status !== 401) return first;
-    await first.body?.cancel().catch(() => {});
-    try {
-      record = await req.tokens.refreshAfterReject(id, record.access_token);
-    } catch (e) {
-      return tokenErrorResponse(e, id);
-    }
-    headers["authorization"] = `Bearer ${record.access_token}`;
-    return fetch(url, { method: "POST", headers, body, signal });
+    });
   }
 }

@@ -5,7 +5,8 @@ import { Buffer } from "node:buffer";
 import type { Candidate, RouteDecision } from "./route_types.ts";
 import type { ProviderAdapter, UpstreamRequest } from "./provider.ts";
 import type { RequestLog } from "./log.ts";
-import { errorResponse, sseErrorEvent } from "./errors.ts";
+import { errorResponse, sseErrorEvent, tokenErrorResponse } from "./errors.ts";
+import { oauthAccount } from "./credentials.ts";
 import { responseHeaders } from "./headers.ts";
 
 /** The longest upstream `retry-after` honoured (by waiting) before trying the last candidate. */
@@ -62,6 +63,25 @@ interface Failure {
   /** A buffered upstream error response (small JSON), returned as-is if all candidates fail. */
   response?: { status: number; headers: Headers; body: Uint8Array };
   retryAfterMs?: number;
+  /** A token problem of an OAuth candidate (sign-in needed, refresh failed). */
+  token?: { error: Error; id: string };
+}
+
+/** The failure for an adapter's thrown error. */
+function failureOf(e: unknown, cand: Candidate, timedOut: boolean): Failure {
+  const name = cand.provider.name;
+  const err = e as Error;
+  if (err?.name === "LoginRequiredError" || err?.name === "RefreshError") {
+    // A local failure of this candidate (its account needs `ccmux login` or its token server
+    // failed): the next mapping may well work.
+    const id = oauthAccount(cand.provider);
+    const step = err.name === "LoginRequiredError"
+      ? `${name} login needed (run: ccmux login ${id})`
+      : `${name} OAuth refresh failed (${err.message})`;
+    return { step, timeout: false, token: { error: err, id } };
+  }
+  if (timedOut) return { step: `${name} timeout`, timeout: true };
+  return { step: `${name} ${describeError(e)}`, timeout: false };
 }
 
 /** Tries `decision.candidates` with failover and returns the response to send to the client. */
@@ -117,9 +137,10 @@ export async function dispatch(
       clearTimeout(headerTimer);
       opts.clientSignal?.removeEventListener("abort", onClientAbort);
       if (opts.clientSignal?.aborted) break;
-      last = { step: `${name} ${timedOut ? "timeout" : describeError(e)}`, timeout: timedOut };
+      last = failureOf(e, cand, timedOut);
       steps.push(last.step);
-      cooldown.failed(name);
+      // A missing sign-in costs no upstream time: no reason to cool the provider down.
+      if (last.token?.error.name !== "LoginRequiredError") cooldown.failed(name);
       continue;
     }
     clearTimeout(headerTimer);
@@ -158,6 +179,14 @@ export async function dispatch(
     log.error = "client closed";
     finish(opts);
     return errorResponse(499, "client closed the request");
+  }
+  if (last?.token) {
+    // The last candidate's account: `ccmux login ID` (401) or the refresh's cause (502).
+    const res = tokenErrorResponse(last.token.error, last.token.id);
+    log.status = res.status;
+    log.error = last.step.slice(last.step.indexOf(" ") + 1);
+    finish(opts);
+    return res;
   }
   if (lastResponse) {
     log.status = lastResponse.status;

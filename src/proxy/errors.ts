@@ -42,17 +42,12 @@ export function sseErrorEvent(message: string): string {
   return `event: error\ndata: ${errorBody(502, message, "api_error")}\n\n`;
 }
 
-/** A token problem as the client should see it. Messages name the account, never a token. */
-export function tokenErrorResponse(e: unknown, id: string): Response {
-  const name = (e as Error)?.name;
-  if (name === "LoginRequiredError") {
-    return errorResponse(
-      401,
-      `ccmux: the OAuth sign-in for '${id}' is missing or expired; run \`ccmux login ${id}\``,
-    );
-  }
-  if (name === "RefreshError") {
-    return errorResponse(502, `ccmux: refreshing the OAuth token for '${id}' failed`);
-  }
-  throw e;
+/**
+ * A token problem as the client should see it: a missing or dead sign-in is the user's to fix
+ * (401 naming `ccmux login ID`); a failed refresh is an upstream failure (502) with its cause.
+ * Both messages are secret-free: they name the account and the token server, never a token.
+ */
+export function tokenErrorResponse(e: Error, id: string): Response {
+  if (e.name === "LoginRequiredError") return errorResponse(401, `ccmux: ${e.message}`);
+  return errorResponse(502, `ccmux: refreshing the OAuth token for '${id}' failed: ${e.message}`);
 }

@@ -3,7 +3,8 @@
 // SSE) is translated back, streaming as it arrives. count_tokens is answered locally.
 import type { Candidate } from "./route_types.ts";
 import type { ProviderAdapter, UpstreamRequest } from "./provider.ts";
-import { errorResponse, errorType, tokenErrorResponse } from "./errors.ts";
+import { errorResponse, errorType } from "./errors.ts";
+import { sendWithOAuth } from "./credentials.ts";
 import { estimateInputTokens } from "./estimate.ts";
 import { applyProviderHeaders, clientCredential } from "./headers.ts";
 import { upstreamFetch } from "../runtime/http_client.ts";
@@ -52,23 +53,21 @@ export class OpenAIAdapter implements ProviderAdapter {
     headers["accept"] = stream ? "text/event-stream" : "application/json";
     const url = `${p.base_url}/chat/completions`;
 
-    const credential = await this.#credential(req, cand);
-    if (credential instanceof Response) return credential;
-    if (credential) headers["authorization"] = `Bearer ${credential}`;
-
-    let res = await post(url, headers, chat, signal);
-    if (res.status === 401 && p.auth_type === "oauth" && req.tokens) {
-      // One single-flight refresh and one retry, as for Anthropic upstreams.
-      await res.body?.cancel().catch(() => {});
-      const id = p.oauth_provider ?? p.name;
-      try {
-        const record = await req.tokens.refreshAfterReject(id, credential ?? "");
-        headers["authorization"] = `Bearer ${record.api_key ?? record.access_token}`;
-      } catch (e) {
-        return tokenErrorResponse(e, id);
-      }
-      res = await post(url, headers, chat, signal);
-    }
+    // apikey → the provider's key; passthrough → the client's own (never ccmux's server key);
+    // oauth → the account's token or API key, refreshed once after a 401.
+    let credential: string | undefined;
+    const send = (cred: string | undefined) => {
+      credential = cred;
+      if (cred) headers["authorization"] = `Bearer ${cred}`;
+      return post(url, headers, chat, signal);
+    };
+    let res = p.auth_type === "oauth"
+      ? await sendWithOAuth(req, p, (record) => send(record.api_key ?? record.access_token))
+      : await send(
+        p.auth_type === "apikey"
+          ? p.api_key ?? ""
+          : clientCredential(req.headers, req.config.server.api_key)?.key,
+      );
     // Up to two corrections of a 400 that names a parameter this model does not take.
     for (let attempt = 0; attempt < 2 && res.status === 400; attempt++) {
       const text = await res.text().catch(() => "");
@@ -112,27 +111,6 @@ export class OpenAIAdapter implements ProviderAdapter {
     const msg = openAIToAnthropic(parsed, { model: cand.actual_model });
     if (stream) return new Response(messageEvents(msg), { status: 200, headers: out });
     return new Response(JSON.stringify(msg), { status: 200, headers: out });
-  }
-
-  /**
-   * The bearer credential: apikey → the provider's key; passthrough → the client's own
-   * (x-api-key or Authorization), unless it is ccmux's server key; oauth → the account's
-   * token (or its API key). A Response when sign-in is needed.
-   */
-  async #credential(req: UpstreamRequest, cand: Candidate): Promise<string | undefined | Response> {
-    const p = cand.provider;
-    if (p.auth_type === "apikey") return p.api_key ?? "";
-    if (p.auth_type === "passthrough") {
-      return clientCredential(req.headers, req.config.server.api_key)?.key;
-    }
-    const id = p.oauth_provider ?? p.name;
-    if (!req.tokens) return errorResponse(500, `no token manager for OAuth account '${id}'`);
-    try {
-      const record = await req.tokens.accessToken(id);
-      return record.api_key ?? record.access_token;
-    } catch (e) {
-      return tokenErrorResponse(e, id);
-    }
   }
 }
 
