@@ -280,6 +280,7 @@ async function main() {
   }
   const peaks = new Map<string, number>();
   const restarts = new Map<string, number>();
+  const exitReasons: string[] = [];
   const notePeak = (name: string, pid: number) => {
     try {
       peaks.set(name, Math.max(peaks.get(name) ?? 0, memMiB(pid).hwm));
@@ -292,6 +293,13 @@ async function main() {
   const restart = async (name: string) => {
     const old = running.get(name)!;
     const def = defs.find((d) => d.name === name)!;
+    // A process that still runs but does not answer is stopped first (by its PID), so two
+    // never share the port.
+    await stopProc(old, 2000);
+    const how = old.child.signalCode ?? `code ${old.child.exitCode}`;
+    const why = `${name} (pid ${old.pid}) ended with ${how}`;
+    log(why);
+    exitReasons.push(why);
     restarts.set(name, (restarts.get(name) ?? 0) + 1);
     if ((restarts.get(name) ?? 0) > 40) throw new Error("exited more than 40 times");
     const p = await startProc(def.spec!(old.port));
@@ -321,10 +329,18 @@ async function main() {
   const measure = async (name: string, size: Size, stream: boolean, conns: number, dur: number) => {
     const f = files.get(`${size}-${stream ? "stream" : "json"}`)!;
     const before = running.get(name);
-    if (before && (!alive(before) || (await healthStatus(before.port)) !== 200)) {
-      // It died after the previous cell had ended (e.g. while its upstream call finished).
-      log(`${name} exited after its previous load; restarting it`);
-      await restart(name);
+    if (before) {
+      // It may have died after the previous cell had ended (e.g. while its upstream call
+      // finished). A slow /health on a busy machine is asked again before giving up on it.
+      let ok = alive(before) && (await healthStatus(before.port)) === 200;
+      for (let i = 0; !ok && alive(before) && i < 5; i++) {
+        await sleep(500);
+        ok = (await healthStatus(before.port)) === 200;
+      }
+      if (!ok) {
+        log(`${name} is gone or not answering after its previous load; restarting it`);
+        await restart(name);
+      }
     }
     const p = running.get(name);
     const c0 = p ? cpuTicks(p.pid) : 0;
@@ -452,6 +468,7 @@ async function main() {
     );
     results.restarts[name] = n;
   }
+  if (exitReasons.length) results.notes.push(`Exits seen: ${exitReasons.join("; ")}.`);
   if (restarts.has("ccr")) results.notes.push(CCR_EXIT_NOTE);
 
   // Streaming: paced upstream events must each reach the client before the next is sent.
