@@ -13,6 +13,8 @@ import {
 } from "./helpers/upstream_stub.ts";
 import { startCcmux } from "./helpers/ccmux_server.ts";
 import Anthropic from "@anthropic-ai/sdk";
+import { createServer, type Socket } from "node:net";
+import { isDeno } from "../src/runtime/info.ts";
 
 /** A config with providers p1..pN at `urls`, and model "m" mapped to them in order. */
 function chain(urls: string[], extra = ""): string {
@@ -215,23 +217,75 @@ describe("failover", () => {
       assert.match(e502.error.message, /p1 connect ECONNREFUSED/);
       await ccmux.close();
 
-      // Response headers later than connect_timeout_ms on a stream: a timeout, then 504.
+      // No response headers within api_timeout_ms: a timeout, then 504.
       let release!: () => void;
       const held = new Promise<void>((r) => (release = r));
       slow = await startUpstreamStub(async () => {
         await held;
         return { events: messageEvents() };
       });
-      ccmux = await startCcmux(chain([slow.url], "[server.timeouts]\nconnect_timeout_ms = 300"));
+      ccmux = await startCcmux(chain([slow.url], "[server.timeouts]\napi_timeout_ms = 300"));
       res = await post(ccmux.url, { stream: true });
       release();
       assert.equal(res.status, 504);
       const e504 = await res.json();
       assert.equal(e504.error.type, "timeout_error");
-      assert.match(await ccmux.waitForLog(/ 504 /), /failover: |p1 timeout|504/);
+      assert.match(e504.error.message, /p1 timeout/);
     } finally {
       await closeAll(ccmux, p1);
       if (slow) await slow.close();
+    }
+  });
+
+  test("slow response headers (a cold model load) are not a connect timeout", async () => {
+    const slow = await startUpstreamStub(async (req) => {
+      await new Promise((r) => setTimeout(r, 1000));
+      return req.json?.stream === true ? { events: messageEvents() } : { json: messageJson() };
+    });
+    const p2 = await startUpstreamStub();
+    const ccmux = await startCcmux(
+      chain([slow.url, p2.url], "[server.timeouts]\nconnect_timeout_ms = 100"),
+    );
+    try {
+      for (const stream of [true, false]) {
+        const res = await post(ccmux.url, { stream });
+        assert.equal(res.status, 200);
+        await res.arrayBuffer();
+      }
+      assert.equal(p2.requests.length, 0);
+    } finally {
+      await closeAll(ccmux, slow, p2);
+    }
+  });
+
+  test("a connection that never completes fails over (Node: after connect_timeout_ms)", async () => {
+    // Accepts TCP but never answers the TLS handshake.
+    const sockets = new Set<Socket>();
+    const silent = createServer((s) => {
+      sockets.add(s);
+      s.on("error", () => {});
+      s.on("close", () => sockets.delete(s));
+    });
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    const port = (silent.address() as { port: number }).port;
+    const p2 = await startUpstreamStub({ json: messageJson("from p2") });
+    // Deno's fetch has no connect hook: there only api_timeout_ms ends the attempt.
+    const timeouts = isDeno
+      ? "connect_timeout_ms = 200\napi_timeout_ms = 2000"
+      : "connect_timeout_ms = 200\napi_timeout_ms = 120000";
+    const ccmux = await startCcmux(
+      chain([`https://127.0.0.1:${port}`, p2.url], `[server.timeouts]\n${timeouts}`),
+    );
+    try {
+      const res = await post(ccmux.url);
+      assert.equal(res.status, 200);
+      assert.equal((await res.json()).content[0].text, "from p2");
+      const line = await ccmux.waitForLog(/POST \/v1\/messages 200/);
+      assert.match(line, isDeno ? /failover: p1 timeout → p2 200/ : /p1 connect timeout → p2 200/);
+    } finally {
+      await closeAll(ccmux, p2);
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => silent.close(r));
     }
   });
 

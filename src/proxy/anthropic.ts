@@ -81,6 +81,9 @@ export class AnthropicAdapter implements ProviderAdapter {
     headers["content-type"] = "application/json";
     const url = upstreamUrl(p.base_url, req.kind, req.search);
     const body = bodyWithModel(req, cand.actual_model);
+    // Only the connection is bounded here; the answer may take long (a cold model load): the
+    // dispatcher's api_timeout_ms covers the rest.
+    const connectTimeoutMs = req.config.server.timeouts.connect_timeout_ms;
 
     // The client's OAuth beta (Claude Code signed in with a subscription) must not go with an
     // API key: ccmux swapped the credentials, so it swaps the beta too.
@@ -88,11 +91,11 @@ export class AnthropicAdapter implements ProviderAdapter {
     if (p.auth_type === "apikey") {
       editBetas(headers, cand.strip_beta_options, apiKeyBetas);
       headers["x-api-key"] = p.api_key ?? "";
-      return fetch(url, { method: "POST", headers, body, signal });
+      return fetch(url, { method: "POST", headers, body, signal, connectTimeoutMs });
     }
     if (p.auth_type === "passthrough") {
       editBetas(headers, cand.strip_beta_options, cand.strip_specific_beta);
-      return fetch(url, { method: "POST", headers, body, signal });
+      return fetch(url, { method: "POST", headers, body, signal, connectTimeoutMs });
     }
 
     // OAuth: the account's token (or an anthropic-console account's API key, an ordinary key).
@@ -104,7 +107,7 @@ export class AnthropicAdapter implements ProviderAdapter {
         editBetas(headers, cand.strip_beta_options, cand.strip_specific_beta, OAUTH_BETA);
         headers["authorization"] = `Bearer ${record.access_token}`;
       }
-      return fetch(url, { method: "POST", headers, body, signal });
+      return fetch(url, { method: "POST", headers, body, signal, connectTimeoutMs });
     });
   }
 }

@@ -40,6 +40,9 @@ export class Cooldown {
   }
 }
 
+/** The longest wait for a retryable error response's body before moving on. */
+const ERROR_BODY_TIMEOUT_MS = 5000;
+
 /** What dispatch needs besides the request. */
 export interface DispatchOptions {
   /** By `provider.api`. */
@@ -81,6 +84,9 @@ function failureOf(e: unknown, cand: Candidate, timedOut: boolean): Failure {
     return { step, timeout: false, token: { error: err, id } };
   }
   if (timedOut) return { step: `${name} timeout`, timeout: true };
+  if (err?.name === "ConnectTimeoutError") {
+    return { step: `${name} connect timeout`, timeout: true };
+  }
   return { step: `${name} ${describeError(e)}`, timeout: false };
 }
 
@@ -92,11 +98,6 @@ export async function dispatch(
 ): Promise<Response> {
   const { cooldown, log } = opts;
   const timeouts = req.config.server.timeouts;
-  // Streaming (and count_tokens) upstreams answer with headers at once; a plain request's
-  // headers arrive only when the whole answer is ready, so only the api timeout bounds it.
-  const headerTimeout = req.body.stream === true || req.kind === "count_tokens"
-    ? Math.min(timeouts.connect_timeout_ms, timeouts.api_timeout_ms)
-    : timeouts.api_timeout_ms;
   let list: Candidate[] = decision.candidates.filter((c) => !cooldown.cooling(c.provider.name));
   if (list.length === 0) list = decision.candidates;
   const steps: string[] = [];
@@ -120,12 +121,6 @@ export async function dispatch(
       timedOut = true;
       ac.abort(new Error("upstream timeout"));
     }, timeouts.api_timeout_ms);
-    const headerTimer = headerTimeout < timeouts.api_timeout_ms
-      ? setTimeout(() => {
-        timedOut = true;
-        ac.abort(new Error("upstream timeout"));
-      }, headerTimeout)
-      : undefined;
     const onClientAbort = () => ac.abort(new Error("client closed"));
     opts.clientSignal?.addEventListener("abort", onClientAbort);
     let res: Response;
@@ -134,7 +129,6 @@ export async function dispatch(
       res = await adapter.send(req, cand, ac.signal);
     } catch (e) {
       clearTimeout(totalTimer);
-      clearTimeout(headerTimer);
       opts.clientSignal?.removeEventListener("abort", onClientAbort);
       if (opts.clientSignal?.aborted) break;
       last = failureOf(e, cand, timedOut);
@@ -143,7 +137,6 @@ export async function dispatch(
       if (last.token?.error.name !== "LoginRequiredError") cooldown.failed(name);
       continue;
     }
-    clearTimeout(headerTimer);
     opts.clientSignal?.removeEventListener("abort", onClientAbort);
     steps.push(`${name} ${res.status}`);
     if (RETRYABLE(res.status) && i < list.length - 1) {
@@ -151,7 +144,10 @@ export async function dispatch(
       // Error bodies are small: keep the bytes in case every other candidate fails too (but
       // never wait long for them).
       clearTimeout(totalTimer);
-      const bodyTimer = setTimeout(() => ac.abort(new Error("error body timeout")), headerTimeout);
+      const bodyTimer = setTimeout(
+        () => ac.abort(new Error("error body timeout")),
+        Math.min(ERROR_BODY_TIMEOUT_MS, timeouts.api_timeout_ms),
+      );
       let body: Uint8Array;
       try {
         body = new Uint8Array(await res.arrayBuffer());

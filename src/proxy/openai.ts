@@ -52,6 +52,7 @@ export class OpenAIAdapter implements ProviderAdapter {
     headers["content-type"] = "application/json";
     headers["accept"] = stream ? "text/event-stream" : "application/json";
     const url = `${p.base_url}/chat/completions`;
+    const connectTimeoutMs = req.config.server.timeouts.connect_timeout_ms;
 
     // apikey → the provider's key; passthrough → the client's own (never ccmux's server key);
     // oauth → the account's token or API key, refreshed once after a 401.
@@ -59,7 +60,7 @@ export class OpenAIAdapter implements ProviderAdapter {
     const send = (cred: string | undefined) => {
       credential = cred;
       if (cred) headers["authorization"] = `Bearer ${cred}`;
-      return post(url, headers, chat, signal);
+      return post(url, headers, chat, signal, connectTimeoutMs);
     };
     let res = p.auth_type === "oauth"
       ? await sendWithOAuth(req, p, (record) => send(record.api_key ?? record.access_token))
@@ -77,7 +78,7 @@ export class OpenAIAdapter implements ProviderAdapter {
       if (fixed === "reasoning") l.noReasoning = true;
       else l.maxTokens = chat.max_completion_tokens ?? chat.max_tokens;
       this.#learned.set(key, l);
-      res = await post(url, headers, chat, signal);
+      res = await post(url, headers, chat, signal, connectTimeoutMs);
     }
     if (!res.ok) {
       const text = await res.text().catch(() => "");
@@ -119,8 +120,10 @@ function post(
   headers: Record<string, string>,
   chat: OpenAIChatRequest,
   signal: AbortSignal,
+  connectTimeoutMs: number,
 ): Promise<Response> {
-  return upstreamFetch(url, { method: "POST", headers, body: JSON.stringify(chat), signal });
+  const body = JSON.stringify(chat);
+  return upstreamFetch(url, { method: "POST", headers, body, signal, connectTimeoutMs });
 }
 
 function applyLearned(

@@ -4,6 +4,7 @@
 import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { Buffer } from "node:buffer";
+import type { Socket } from "node:net";
 import { isDeno } from "./info.ts";
 
 /** What an upstream request needs. Header names lower-case. */
@@ -12,6 +13,22 @@ export interface UpstreamInit {
   headers: Record<string, string>;
   body?: Uint8Array | string;
   signal?: AbortSignal;
+  /**
+   * Limit on establishing the connection (DNS, TCP, TLS handshake) — not on the wait for the
+   * response. Node only: Deno's fetch has no connect hook, so there the whole request is
+   * bounded by `signal` alone (a refused connection still fails at once; a host that never
+   * answers the SYN waits for the caller's overall timeout).
+   */
+  connectTimeoutMs?: number;
+}
+
+/** The connection to the upstream was not established within `connectTimeoutMs`. */
+export class ConnectTimeoutError extends Error {
+  readonly code = "ETIMEDOUT";
+  constructor(ms: number) {
+    super(`no connection within ${ms} ms`);
+    this.name = "ConnectTimeoutError";
+  }
 }
 
 /** A fetch-like call that resolves once the response headers are in; the body streams. */
@@ -46,6 +63,17 @@ function nodeFetch(url: string, init: UpstreamInit): Promise<Response> {
       headers,
       agent: https ? httpsAgent : httpAgent,
     });
+    if (init.connectTimeoutMs !== undefined) {
+      const ms = init.connectTimeoutMs;
+      req.once("socket", (socket: Socket) => {
+        // A reused keep-alive socket is already connected.
+        if (!socket.connecting) return;
+        const timer = setTimeout(() => req.destroy(new ConnectTimeoutError(ms)), ms);
+        const done = () => clearTimeout(timer);
+        socket.once(https ? "secureConnect" : "connect", done);
+        socket.once("close", done);
+      });
+    }
     let response: IncomingMessage | undefined;
     let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
     const onAbort = () => {
