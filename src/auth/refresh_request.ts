@@ -3,6 +3,7 @@
 // server and the OAuth error code, never a token.
 import type { ResolvedOAuth } from "./kinds.ts";
 import { isLoopbackHost } from "../config/validate.ts";
+import { describeError } from "../errors.ts";
 
 /** The server could not be reached or failed; stored tokens are untouched. */
 export class RefreshError extends Error {
@@ -119,11 +120,13 @@ export async function postRefresh(
   } catch (e) {
     if (captured && captured.status !== 200) return classify(captured, where);
     if (!captured) {
-      const why = controller.signal.aborted ? `no answer within ${TIMEOUT_MS / 1000} s` : reason(e);
+      const why = controller.signal.aborted
+        ? `no answer within ${TIMEOUT_MS / 1000} s`
+        : describeError(e);
       return { error: new RefreshError(`cannot reach ${where} to refresh: ${why}`, { cause: e }) };
     }
     return {
-      error: new RefreshError(`invalid token response from ${where}: ${reason(e)}`),
+      error: new RefreshError(`invalid token response from ${where}: ${describeError(e)}`),
       rotated: rotatedRefreshToken(captured.body),
     };
   } finally {
@@ -174,12 +177,6 @@ function short(v: unknown): string | undefined {
   return v.length > 200 ? v.slice(0, 200) + "…" : v;
 }
 
-function reason(e: unknown): string {
-  const err = e as { message?: string; cause?: { code?: string; message?: string } };
-  const cause = err?.cause?.code ?? err?.cause?.message;
-  return cause ? `${err.message} (${cause})` : String(err?.message ?? e);
-}
-
 /** The token endpoint: configured, or discovered from the oidc issuer. */
 async function tokenEndpoint(
   oauth: ResolvedOAuth,
@@ -200,6 +197,8 @@ async function tokenEndpoint(
     if (!as.token_endpoint) throw new Error("the issuer lists no token_endpoint");
     return as.token_endpoint;
   } catch (e) {
-    throw new RefreshError(`discovery at ${issuer.origin} failed: ${reason(e)}`, { cause: e });
+    throw new RefreshError(`discovery at ${issuer.origin} failed: ${describeError(e)}`, {
+      cause: e,
+    });
   }
 }

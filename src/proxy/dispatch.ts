@@ -7,6 +7,7 @@ import type { ProviderAdapter, UpstreamRequest } from "./provider.ts";
 import type { RequestLog } from "./log.ts";
 import { errorResponse, sseErrorEvent, tokenErrorResponse } from "./errors.ts";
 import { oauthAccount } from "./credentials.ts";
+import { describeError } from "../errors.ts";
 import { responseHeaders } from "./headers.ts";
 
 /** The longest upstream `retry-after` honoured (by waiting) before trying the last candidate. */
@@ -356,18 +357,6 @@ function retryAfterMs(headers: Headers): number | undefined {
   if (!Number.isFinite(ms) || ms <= 0) return undefined;
   ms = Math.ceil(ms);
   return ms <= MAX_RETRY_AFTER_MS ? ms : undefined;
-}
-
-/** A short, secret-free reason for a failed fetch: "connect ECONNREFUSED", "error ...". */
-export function describeError(e: unknown): string {
-  const err = e as { code?: string; message?: string; cause?: { code?: string; message?: string } };
-  const code = err?.cause?.code ?? err?.code;
-  if (code) return `connect ${code}`;
-  const msg = `${err?.message ?? ""} ${err?.cause?.message ?? ""}`;
-  if (/connection refused/i.test(msg)) return "connect ECONNREFUSED";
-  if (/connection reset/i.test(msg)) return "ECONNRESET";
-  if (/dns|lookup|name or service not known/i.test(msg)) return "connect ENOTFOUND";
-  return `error ${(err?.message ?? String(e)).split("\n")[0].slice(0, 80)}`;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
