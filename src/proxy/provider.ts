@@ -44,8 +44,9 @@ export interface UpstreamRequest {
  *
  * `send` performs the upstream exchange for `candidate` and resolves with the response once
  * its status and headers are known; the body streams. The response must speak Anthropic's
- * API to the client (status, JSON or SSE body). Connection failures reject (the dispatcher
- * fails over); `signal` aborts the upstream request (timeouts, client disconnect).
+ * API to the client (status, JSON or SSE body). Connection failures and token problems
+ * (LoginRequiredError, RefreshError) reject: the dispatcher fails over; `signal` aborts the
+ * upstream request (timeouts, client disconnect).
  * Adapters may answer locally (a Response not from the network), e.g. count_tokens estimates.
  */
 export interface ProviderAdapter {
