@@ -69,7 +69,7 @@ export function upstreamUrl(
 
 /** Speaks Anthropic's Messages API to Anthropic-compatible upstreams. */
 export class AnthropicAdapter implements ProviderAdapter {
-  async send(req: UpstreamRequest, cand: Candidate, signal: AbortSignal): Promise<Response> {
+  send(req: UpstreamRequest, cand: Candidate, signal: AbortSignal): Promise<Response> {
     const p = cand.provider;
     const headers = forwardHeaders(
       req.headers,
