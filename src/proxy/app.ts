@@ -15,6 +15,7 @@ import { AnthropicAdapter } from "./anthropic.ts";
 import { Cooldown, dispatch } from "./dispatch.ts";
 import { errorResponse } from "./errors.ts";
 import { Logger, type RequestLog } from "./log.ts";
+import { presentedCredentials } from "./headers.ts";
 
 /** Options for createApp. */
 export interface AppOptions {
@@ -239,11 +240,7 @@ function sha256(s: string): Buffer {
 
 /** x-api-key or Authorization: Bearer equal to server.api_key, compared in constant time. */
 function clientKeyMatches(headers: Headers, want: Buffer): boolean {
-  const key = headers.get("x-api-key");
-  if (key !== null && timingSafeEqual(sha256(key), want)) return true;
-  const auth = headers.get("authorization");
-  const m = auth ? /^Bearer\s+(.+)$/i.exec(auth) : null;
-  return m !== null && timingSafeEqual(sha256(m[1]), want);
+  return presentedCredentials(headers).some((c) => timingSafeEqual(sha256(c.key), want));
 }
 
 /**
