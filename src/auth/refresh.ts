@@ -4,7 +4,7 @@
 // really happens, so `ccmux token` on a fresh token stays fast.
 import type { Config } from "../config/types.ts";
 import type { TokenFile, TokenRecord } from "./types.ts";
-import { TokenStore } from "./token_store.ts";
+import { type FileIdentity, sameIdentity, TokenStore } from "./token_store.ts";
 import { type ResolvedOAuth, resolveOAuth } from "./kinds.ts";
 import { postRefresh, RefreshError } from "./refresh_request.ts";
 
@@ -26,6 +26,21 @@ export interface TokenManagerOptions {
   fetch?: typeof fetch;
   /** Clock in ms (tests). */
   now?: () => number;
+  /**
+   * How long (ms) a read of the token file is trusted without looking at the file again
+   * (default 1000; 0 reads it on every call). After that, one stat decides whether to re-read,
+   * so a login, logout or refresh by another process is seen within this time. Expiry is
+   * checked on every call regardless, and refreshes always re-read the file under its lock.
+   */
+  cacheMs?: number;
+}
+
+/** The token file as last read, and when its identity was last confirmed. */
+interface Snapshot {
+  doc: TokenFile;
+  identity?: FileIdentity;
+  /** performance.now() of the read or of the last stat that found the file unchanged. */
+  checkedAt: number;
 }
 
 type Trigger =
@@ -53,17 +68,26 @@ export class TokenManager {
   #fetch: typeof fetch;
   #now: () => number;
   #inflight = new Map<string, Promise<TokenRecord>>();
+  #cacheMs: number;
+  #snap: Snapshot | undefined;
+  /** A stat/re-read under way, shared by concurrent callers. */
+  #loading: Promise<TokenFile> | undefined;
+  /** Bumped when this process changed the file: loads started before must not be kept. */
+  #generation = 0;
 
   constructor(opts: TokenManagerOptions) {
     this.#config = opts.config;
     this.store = opts.store ?? new TokenStore(opts.config.auth.token_file);
     this.#fetch = opts.fetch ?? ((input, init) => fetch(input, init));
     this.#now = opts.now ?? Date.now;
+    this.#cacheMs = opts.cacheMs ?? 1000;
   }
 
   /** A record whose access token is valid for at least refresh_skew_s (refreshing if needed). */
   async accessToken(id: string, opts: { force?: boolean } = {}): Promise<TokenRecord> {
-    const rec = await this.store.get(id);
+    // Per request in `serve`: the cached file (no I/O within cacheMs) unless forced.
+    const doc = opts.force ? await this.#reload() : await this.#current();
+    const rec = Object.hasOwn(doc, id) ? doc[id] : undefined;
     if (!rec) throw new LoginRequiredError(id, `no account '${id}' in ${this.store.path}`);
     if (rec.needs_login) throw new LoginRequiredError(id, `the sign-in for '${id}' has expired`);
     if (opts.force) return this.#singleFlight(id, { type: "force", seen: rec.access_token });
@@ -80,7 +104,9 @@ export class TokenManager {
    * unless the stored token already differs from the rejected one.
    */
   async refreshAfterReject(id: string, rejectedAccessToken: string): Promise<TokenRecord> {
-    const rec = await this.store.get(id);
+    // Compared with the file as it is now, not the cache: another process may have refreshed.
+    const doc = await this.#reload();
+    const rec = Object.hasOwn(doc, id) ? doc[id] : undefined;
     if (!rec) throw new LoginRequiredError(id, `no account '${id}' in ${this.store.path}`);
     if (rec.needs_login) throw new LoginRequiredError(id, `the sign-in for '${id}' has expired`);
     if (rec.access_token !== rejectedAccessToken) return rec;
@@ -91,9 +117,49 @@ export class TokenManager {
   #singleFlight(id: string, trigger: Trigger): Promise<TokenRecord> {
     const running = this.#inflight.get(id);
     if (running) return running;
-    const p = this.#refresh(id, trigger).finally(() => this.#inflight.delete(id));
+    const p = this.#refresh(id, trigger).finally(() => {
+      this.#inflight.delete(id);
+      // The file may have been rewritten: the next call looks at it again.
+      this.#generation++;
+      this.#snap = undefined;
+    });
     this.#inflight.set(id, p);
     return p;
+  }
+
+  /** The token file, from the snapshot while it is younger than cacheMs. */
+  #current(): Promise<TokenFile> {
+    const snap = this.#snap;
+    if (snap && performance.now() - snap.checkedAt < this.#cacheMs) {
+      return Promise.resolve(snap.doc);
+    }
+    if (!this.#loading) {
+      this.#loading = this.#revalidate(snap).finally(() => this.#loading = undefined);
+    }
+    return this.#loading;
+  }
+
+  /** One stat; the snapshot is kept when the file is the same version, else re-read. */
+  async #revalidate(snap: Snapshot | undefined): Promise<TokenFile> {
+    if (snap) {
+      const generation = this.#generation;
+      const identity = await this.store.identity();
+      if (sameIdentity(identity, snap.identity) && generation === this.#generation) {
+        snap.checkedAt = performance.now();
+        return snap.doc;
+      }
+    }
+    return this.#reload();
+  }
+
+  /** Reads the file now and makes it the snapshot. */
+  async #reload(): Promise<TokenFile> {
+    const generation = this.#generation;
+    const { doc, identity } = await this.store.readVersioned();
+    if (generation === this.#generation) {
+      this.#snap = { doc, identity, checkedAt: performance.now() };
+    }
+    return doc;
   }
 
   async #refresh(id: string, trigger: Trigger): Promise<TokenRecord> {

@@ -44,15 +44,42 @@ export class TokenStore {
 
   /** The whole file; `{}` when it does not exist. Throws TokenFileError when unusable. */
   async read(): Promise<TokenFile> {
+    return (await this.readVersioned()).doc;
+  }
+
+  /**
+   * read() plus the identity of the version read (from the same open file, so a writer that
+   * replaces the file meanwhile cannot pair new content with an old identity). `identity` is
+   * undefined when the file does not exist.
+   */
+  async readVersioned(): Promise<{ doc: TokenFile; identity?: FileIdentity }> {
     let text: string;
+    let identity: FileIdentity;
     try {
-      text = await fsp.readFile(this.path, "utf8");
+      const fh = await fsp.open(this.path, "r");
+      try {
+        identity = identityOf(await fh.stat());
+        text = await fh.readFile("utf8");
+      } finally {
+        await fh.close();
+      }
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === "ENOENT") return {};
+      if (code === "ENOENT") return { doc: {} };
       throw new TokenFileError(this.path, code ?? String(e));
     }
-    return parseTokenFile(this.path, text);
+    return { doc: parseTokenFile(this.path, text), identity };
+  }
+
+  /** The file's current identity (one stat); undefined when it does not exist. */
+  async identity(): Promise<FileIdentity | undefined> {
+    try {
+      return identityOf(await fsp.stat(this.path));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") return undefined;
+      throw new TokenFileError(this.path, code ?? String(e));
+    }
   }
 
   /** One account's record, or undefined. */
@@ -123,6 +150,26 @@ export class TokenStore {
       }
     }
   }
+}
+
+/**
+ * What tells one version of the token file from another: writers replace it by rename (new
+ * inode), and an in-place edit changes its mtime or size.
+ */
+export interface FileIdentity {
+  mtimeMs: number;
+  size: number;
+  ino: number;
+}
+
+function identityOf(st: { mtimeMs: number; size: number; ino: number }): FileIdentity {
+  return { mtimeMs: st.mtimeMs, size: st.size, ino: st.ino };
+}
+
+/** True when both name the same version of the file (both undefined: both missing). */
+export function sameIdentity(a: FileIdentity | undefined, b: FileIdentity | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.mtimeMs === b.mtimeMs && a.size === b.size && a.ino === b.ino;
 }
 
 /** Parses and shape-checks the file's text. Messages never quote the file's content. */
