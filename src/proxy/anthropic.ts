@@ -11,6 +11,7 @@ import {
   OAUTH_BETA,
 } from "./headers.ts";
 import { sendWithOAuth } from "./credentials.ts";
+import { spliceRange } from "./body_scan.ts";
 import { upstreamFetch as fetch } from "../runtime/http_client.ts";
 
 const MODEL_KEY = Buffer.from('"model"');
@@ -21,6 +22,19 @@ const MODEL_KEY = Buffer.from('"model"');
  * `"model"` followed by `:` is always a key, never string content). Otherwise re-serialised.
  */
 export function bodyWithModel(req: UpstreamRequest, model: string): Uint8Array {
+  const range = req.modelRange;
+  if (range && !req.bodyChanged) {
+    // Scanned, not parsed: the top-level value's place is known.
+    const value = Buffer.from(JSON.stringify(model));
+    const raw = req.raw;
+    if (
+      value.byteLength === range.end - range.start &&
+      value.equals(raw.subarray(range.start, range.end))
+    ) {
+      return raw;
+    }
+    return spliceRange(raw, range, value);
+  }
   const orig = req.body.model;
   if (req.bodyChanged || typeof orig !== "string") {
     return Buffer.from(JSON.stringify({ ...req.body, model }));

@@ -16,6 +16,7 @@ import { Cooldown, dispatch } from "./dispatch.ts";
 import { errorResponse } from "./errors.ts";
 import { Logger, type RequestLog } from "./log.ts";
 import { presentedCredentials } from "./headers.ts";
+import { parseRange, type Range, rangeIncludes, scanBody } from "./body_scan.ts";
 
 /** Options for createApp. */
 export interface AppOptions {
@@ -144,14 +145,15 @@ export function createApp(opts: AppOptions): CcmuxApp {
         errorResponse(413, `ccmux: request body is larger than ${s.config.server.max_body_mb} MB`),
       );
     }
+    // Anthropic pass-through reads only a few small members: scan the bytes for their ranges
+    // and parse just those. Anything unusual takes the full parse (and its precise errors).
+    const view = routingView(raw, s.config);
     let body: Record<string, unknown>;
-    try {
-      body = JSON.parse(UTF8.decode(raw));
-    } catch {
-      return fail(errorResponse(400, "ccmux: the request body is not valid JSON"));
-    }
-    if (typeof body !== "object" || body === null || Array.isArray(body)) {
-      return fail(errorResponse(400, "ccmux: the request body must be a JSON object"));
+    if (view) body = view.body;
+    else {
+      const parsed = parseBody(raw);
+      if (parsed instanceof Response) return fail(parsed);
+      body = parsed;
     }
     if (typeof body.model === "string") log.model = body.model;
     let decision;
@@ -163,9 +165,8 @@ export function createApp(opts: AppOptions): CcmuxApp {
     }
     log.rule = decision.rule;
     log.route = decision.model;
-    const upstreamReq: UpstreamRequest = {
+    const base = {
       kind,
-      body,
       raw,
       bodyChanged: decision.bodyChanged,
       headers: request.headers,
@@ -173,6 +174,23 @@ export function createApp(opts: AppOptions): CcmuxApp {
       config: s.config,
       tokens: s.tokens,
     };
+    let upstreamReq: UpstreamRequest;
+    if (view) {
+      // Other protocols translate the whole body: parse it now, so invalid JSON is still a 400.
+      let full: Record<string, unknown> | undefined;
+      if (decision.candidates.some((c) => c.provider.api !== "anthropic")) {
+        const parsed = parseBody(raw);
+        if (parsed instanceof Response) return fail(parsed);
+        full = parsed;
+      }
+      upstreamReq = {
+        ...base,
+        modelRange: view.modelRange,
+        get body() {
+          return full ??= JSON.parse(UTF8.decode(raw));
+        },
+      };
+    } else upstreamReq = { ...base, body };
     const res = await dispatch(upstreamReq, decision, {
       adapters,
       cooldown: s.cooldown,
@@ -278,6 +296,57 @@ async function readBody(req: Request, limit: number): Promise<Uint8Array | undef
     at += c.byteLength;
   }
   return out;
+}
+
+/** The whole body parsed, or the 400 answer when it is not a JSON object. */
+function parseBody(raw: Uint8Array): Record<string, unknown> | Response {
+  let body: unknown;
+  try {
+    body = JSON.parse(UTF8.decode(raw));
+  } catch {
+    return errorResponse(400, "ccmux: the request body is not valid JSON");
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    return errorResponse(400, "ccmux: the request body must be a JSON object");
+  }
+  return body as Record<string, unknown>;
+}
+
+// Byte needles for the routing view. The tag's name, not "<...>": a serialiser may escape "<".
+const SUBAGENT_TAG = Buffer.from("CCM-SUBAGENT-MODEL");
+const WEB_SEARCH = Buffer.from("web_search");
+const ROUTING_MEMBERS = ["model", "thinking"];
+
+/**
+ * The members selectRoute reads, parsed from their byte ranges (body_scan.ts), and where
+ * `model` is; undefined when the whole body must be parsed instead: long_context routing (it
+ * estimates over all of it), a subagent tag in `system` (the router edits it), duplicate
+ * keys, or bytes the scan or a member's parse rejects.
+ */
+function routingView(
+  raw: Uint8Array,
+  config: Config,
+): { body: Record<string, unknown>; modelRange?: Range } | undefined {
+  if (config.router.long_context) return undefined;
+  const scan = scanBody(raw);
+  if (!scan || scan.duplicateKeys) return undefined;
+  const m = scan.members;
+  const system = m.get("system");
+  if (system && rangeIncludes(raw, system, SUBAGENT_TAG)) return undefined;
+  const body: Record<string, unknown> = {};
+  try {
+    for (const key of ROUTING_MEMBERS) {
+      const r = m.get(key);
+      if (r) body[key] = parseRange(raw, r);
+    }
+    const tools = m.get("tools");
+    if (tools && config.router.websearch && rangeIncludes(raw, tools, WEB_SEARCH)) {
+      body.tools = parseRange(raw, tools);
+    }
+  } catch {
+    return undefined;
+  }
+  return { body, modelRange: m.get("model") };
 }
 
 /** GET /v1/models: every configured model name in Anthropic's list shape. */

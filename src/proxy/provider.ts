@@ -5,6 +5,7 @@
 import type { Config } from "../config/types.ts";
 import type { TokenRecord } from "../auth/types.ts";
 import type { Candidate } from "./route_types.ts";
+import type { Range } from "./body_scan.ts";
 
 /** Which endpoint the client called. */
 export type PathKind = "messages" | "count_tokens";
@@ -27,6 +28,11 @@ export interface UpstreamRequest {
   body: Record<string, unknown>;
   /** The body bytes exactly as the client sent them. */
   raw: Uint8Array;
+  /**
+   * Where the top-level `model` value is in `raw`, when the body was scanned rather than
+   * parsed (then `body` may be parsed on first use, so read it only when needed).
+   */
+  modelRange?: Range;
   /** True when the router edited `body`, so `raw` is stale and must be re-serialised. */
   bodyChanged: boolean;
   /** The client's request headers (credentials included: adapters decide what to forward). */
