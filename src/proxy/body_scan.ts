@@ -37,14 +37,25 @@ function isWs(c: number): boolean {
 
 /** The index just past the string whose opening quote is at `i`; -1 when it is not closed. */
 function skipString(buf: Buffer, i: number): number {
-  let at = i + 1;
+  // Most strings in a request (keys, schema words) are short: a plain loop beats a native
+  // call per string. Long text (prompts, file contents) goes to indexOf.
+  const n = buf.length;
+  const stop = Math.min(n, i + 48);
+  let k = i + 1;
+  for (; k < stop; k++) {
+    const b = buf[k];
+    if (b === QUOTE) return k + 1;
+    if (b === BACKSLASH) k++;
+  }
+  if (k >= n) return -1;
+  let at = k;
   for (;;) {
     const q = buf.indexOf(QUOTE, at);
     if (q === -1) return -1;
     // The quote is escaped when an odd number of backslashes precedes it.
-    let n = 0;
-    for (let k = q - 1; k > i && buf[k] === BACKSLASH; k--) n++;
-    if ((n & 1) === 0) return q + 1;
+    let m = 0;
+    for (let j = q - 1; j > i && buf[j] === BACKSLASH; j--) m++;
+    if ((m & 1) === 0) return q + 1;
     at = q + 1;
   }
 }

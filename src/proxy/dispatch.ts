@@ -9,6 +9,7 @@ import { errorResponse, sseErrorEvent, tokenErrorResponse } from "./errors.ts";
 import { oauthAccount } from "./credentials.ts";
 import { describeError } from "../errors.ts";
 import { responseHeaders } from "./headers.ts";
+import { takeRawBody } from "../runtime/http_client.ts";
 
 /** The longest upstream `retry-after` honoured (by waiting) before trying the last candidate. */
 export const MAX_RETRY_AFTER_MS = 2000;
@@ -226,14 +227,16 @@ function relay(
   const upstreamId = res.headers.get("request-id");
   if (upstreamId) log.upstream_request_id = upstreamId;
   const headers = responseHeaders(res.headers);
-  const upstream = res.body;
-  if (!upstream) {
+  // Node's upstream client hands over its body without a web stream (read before `res.body`,
+  // which would build one).
+  const raw = takeRawBody(res);
+  const upstream = raw ? undefined : res.body;
+  if (!raw && !upstream) {
     clearTimeout(totalTimer);
     finish(opts);
     return new Response(null, { status: res.status, headers });
   }
   const sse = (res.headers.get("content-type") ?? "").includes("text/event-stream");
-  const reader = upstream.getReader();
   let ended = false;
   // SSE bytes after the last event boundary, held back until their event is complete: a
   // mid-stream failure then drops the partial event instead of sending half a JSON object
@@ -246,6 +249,78 @@ function relay(
     if (error) log.error = error;
     finish(opts);
   };
+  /** The part of `value` to send now (undefined: nothing yet), keeping SSE tails in `carry`. */
+  const take = (value: Uint8Array): Uint8Array | undefined => {
+    if (log.ttfb_ms === undefined) log.ttfb_ms = Math.round(performance.now() - opts.started);
+    scanUsage(value, log);
+    if (!sse) return value;
+    // The usual case: no carry and the chunk ends on a boundary — forwarded without a copy.
+    const bytes = carry ? Buffer.concat([carry, value]) : value;
+    const cut = lastEventEnd(bytes);
+    if (cut === bytes.byteLength) {
+      carry = undefined;
+      return bytes;
+    }
+    carry = cut === 0 ? bytes : bytes.subarray(cut);
+    return cut > 0 ? bytes.subarray(0, cut) : undefined;
+  };
+  /** A normal end: whatever the upstream sent last goes out as it is. */
+  const close = (controller: ReadableStreamDefaultController<Uint8Array>) => {
+    if (carry) controller.enqueue(carry);
+    carry = undefined;
+    controller.close();
+    end();
+  };
+  const broke = (e: unknown, controller: ReadableStreamDefaultController<Uint8Array>) => {
+    if (ended) return;
+    const why = ac.signal.aborted && String(ac.signal.reason).includes("timeout")
+      ? "upstream timeout"
+      : describeError(e);
+    end(`upstream failed mid-response: ${why}`);
+    if (sse) {
+      carry = undefined;
+      controller.enqueue(
+        Buffer.from(sseErrorEvent(`ccmux: the upstream response broke off (${why})`)),
+      );
+      controller.close();
+    } else controller.error(e);
+  };
+  const cancel = () => {
+    end("client closed");
+    ac.abort(new Error("client closed"));
+  };
+
+  if (raw) {
+    // Node: the upstream's bytes pushed straight into the client's stream (one web stream, no
+    // per-chunk read promise); backpressure pauses the upstream socket.
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        raw.start({
+          data(value) {
+            const out = take(value);
+            if (out) controller.enqueue(out);
+            if ((controller.desiredSize ?? 0) <= 0) raw.pause();
+          },
+          end() {
+            close(controller);
+          },
+          error(e) {
+            broke(e, controller);
+          },
+        });
+      },
+      pull() {
+        raw.resume();
+      },
+      cancel() {
+        cancel();
+        raw.cancel();
+      },
+    }, { highWaterMark: 1 });
+    return new Response(body, { status: res.status, headers });
+  }
+
+  const reader = upstream!.getReader();
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
       // Loop until something is enqueued: a pull that enqueues nothing is not called again.
@@ -254,53 +329,22 @@ function relay(
         try {
           chunk = await reader.read();
         } catch (e) {
-          if (ended) return;
-          const why = ac.signal.aborted && String(ac.signal.reason).includes("timeout")
-            ? "upstream timeout"
-            : describeError(e);
-          end(`upstream failed mid-response: ${why}`);
-          if (sse) {
-            carry = undefined;
-            controller.enqueue(
-              Buffer.from(sseErrorEvent(`ccmux: the upstream response broke off (${why})`)),
-            );
-            controller.close();
-          } else controller.error(e);
+          broke(e, controller);
           return;
         }
         if (chunk.done) {
-          // A normal end: whatever the upstream sent last goes out as it is.
-          if (carry) controller.enqueue(carry);
-          carry = undefined;
-          controller.close();
-          end();
+          close(controller);
           return;
         }
-        const value = chunk.value;
-        if (log.ttfb_ms === undefined) log.ttfb_ms = Math.round(performance.now() - opts.started);
-        scanUsage(value, log);
-        if (!sse) {
-          controller.enqueue(value);
-          return;
-        }
-        // The usual case: no carry and the chunk ends on a boundary — forwarded without a copy.
-        const bytes = carry ? Buffer.concat([carry, value]) : value;
-        const cut = lastEventEnd(bytes);
-        if (cut === bytes.byteLength) {
-          carry = undefined;
-          controller.enqueue(bytes);
-          return;
-        }
-        carry = cut === 0 ? bytes : bytes.subarray(cut);
-        if (cut > 0) {
-          controller.enqueue(bytes.subarray(0, cut));
+        const out = take(chunk.value);
+        if (out) {
+          controller.enqueue(out);
           return;
         }
       }
     },
     cancel() {
-      end("client closed");
-      ac.abort(new Error("client closed"));
+      cancel();
       reader.cancel().catch(() => {});
     },
   }, { highWaterMark: 0 });

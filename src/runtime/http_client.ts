@@ -75,7 +75,7 @@ function nodeFetch(url: string, init: UpstreamInit): Promise<Response> {
       });
     }
     let response: IncomingMessage | undefined;
-    let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+    let onBodyError: ((e: Error) => void) | undefined;
     const onAbort = () => {
       const reason = signal!.reason;
       req.destroy(reason instanceof Error ? reason : new Error(String(reason)));
@@ -85,60 +85,205 @@ function nodeFetch(url: string, init: UpstreamInit): Promise<Response> {
     req.on("error", (e) => {
       cleanup();
       if (!response) reject(e);
-      else if (controller) {
-        try {
-          controller.error(e);
-        } catch { /* already closed */ }
-      }
+      else onBodyError?.(e);
     });
     req.on("response", (res) => {
-      response = res;
       const status = res.statusCode ?? 502;
       const h = new Headers();
       const raw = res.rawHeaders;
       for (let i = 0; i < raw.length; i += 2) h.append(raw[i], raw[i + 1]);
       if (NULL_BODY.has(status) || init.method === "HEAD") {
+        response = res;
         res.resume();
         res.on("end", cleanup);
         resolve(new Response(null, { status, statusText: res.statusMessage, headers: h }));
         return;
       }
-      const body = new ReadableStream<Uint8Array>({
-        start(c) {
-          controller = c;
-          res.on("data", (chunk: Buffer) => {
-            c.enqueue(chunk);
-            if ((c.desiredSize ?? 0) <= 0) res.pause();
-          });
-          res.on("end", () => {
-            cleanup();
-            try {
-              c.close();
-            } catch { /* cancelled */ }
-          });
-          res.on("error", (e) => {
-            cleanup();
-            try {
-              c.error(e);
-            } catch { /* cancelled */ }
-          });
-          res.on("aborted", () => {
-            cleanup();
-            try {
-              c.error(new Error("upstream connection closed before the response ended"));
-            } catch { /* cancelled */ }
-          });
-        },
-        pull() {
-          res.resume();
-        },
-        cancel() {
-          cleanup();
-          req.destroy();
-        },
-      }, { highWaterMark: 1 });
-      resolve(new Response(body, { status, statusText: res.statusMessage, headers: h }));
+      const body = new NodeBody(res, req, cleanup);
+      response = res;
+      onBodyError = (e) => body.fail(e);
+      resolve(new NodeResponse(status, res.statusMessage ?? "", h, body) as unknown as Response);
     });
     req.end(init.body);
   });
+}
+
+/** What a Node-style reader of an upstream body is told. */
+export interface RawBodyHandlers {
+  data(chunk: Uint8Array): void;
+  end(): void;
+  error(e: Error): void;
+}
+
+/**
+ * An upstream body read straight from node:http, without a web ReadableStream (their creation
+ * and per-chunk promises are a visible share of a proxied request's CPU on Node). Taken once.
+ */
+export interface RawBody {
+  start(h: RawBodyHandlers): void;
+  /** Backpressure: stop / restart the flow of `data`. */
+  pause(): void;
+  resume(): void;
+  /** Gives up on the body: the upstream request is destroyed. */
+  cancel(): void;
+}
+
+/**
+ * The raw body of a response from `upstreamFetch` on Node, if nothing has read it yet;
+ * undefined otherwise (Deno, other responses): then read `res.body`.
+ */
+export function takeRawBody(res: Response): RawBody | undefined {
+  return res instanceof NodeResponse ? res.takeRaw() : undefined;
+}
+
+/** One node:http response body, handed to exactly one reader (raw or web stream). */
+class NodeBody implements RawBody {
+  #h?: RawBodyHandlers;
+  #failure?: Error;
+  #settled = false;
+  constructor(
+    readonly res: IncomingMessage,
+    readonly req: { destroy(e?: Error): void },
+    readonly cleanup: () => void,
+  ) {
+    // Registered at once so a failure before anyone reads is remembered, not lost.
+    res.on("error", (e) => this.fail(e));
+    res.on(
+      "aborted",
+      () => this.fail(new Error("upstream connection closed before the response ended")),
+    );
+  }
+
+  fail(e: Error): void {
+    this.cleanup();
+    if (this.#settled) return;
+    if (!this.#h) {
+      this.#failure ??= e;
+      return;
+    }
+    this.#settled = true;
+    this.#h.error(e);
+  }
+
+  start(h: RawBodyHandlers): void {
+    this.#h = h;
+    if (this.#failure) {
+      this.#settled = true;
+      h.error(this.#failure);
+      return;
+    }
+    this.res.on("data", (chunk: Uint8Array) => {
+      if (!this.#settled) h.data(chunk);
+    });
+    this.res.on("end", () => {
+      this.cleanup();
+      if (this.#settled) return;
+      this.#settled = true;
+      h.end();
+    });
+  }
+
+  pause(): void {
+    this.res.pause();
+  }
+
+  resume(): void {
+    this.res.resume();
+  }
+
+  cancel(): void {
+    this.#settled = true;
+    this.cleanup();
+    this.req.destroy();
+  }
+}
+
+/**
+ * The web Response face of an upstream answer on Node: status and headers at once, the body as
+ * a web stream only when someone asks for it (`body`, `text()`, ...); `takeRawBody` skips it.
+ */
+class NodeResponse {
+  readonly ok: boolean;
+  readonly redirected = false;
+  readonly type = "basic";
+  readonly url = "";
+  #raw?: NodeBody;
+  #web?: Response;
+  constructor(
+    readonly status: number,
+    readonly statusText: string,
+    readonly headers: Headers,
+    raw: NodeBody,
+  ) {
+    this.ok = status >= 200 && status < 300;
+    this.#raw = raw;
+  }
+
+  takeRaw(): RawBody | undefined {
+    const raw = this.#raw;
+    this.#raw = undefined;
+    return raw;
+  }
+
+  #response(): Response {
+    if (this.#web) return this.#web;
+    const raw = this.takeRaw();
+    let stream: ReadableStream<Uint8Array> | null = null;
+    if (raw) {
+      stream = new ReadableStream<Uint8Array>({
+        start(c) {
+          raw.start({
+            data(chunk) {
+              c.enqueue(chunk);
+              if ((c.desiredSize ?? 0) <= 0) raw.pause();
+            },
+            end() {
+              try {
+                c.close();
+              } catch { /* cancelled */ }
+            },
+            error(e) {
+              try {
+                c.error(e);
+              } catch { /* cancelled */ }
+            },
+          });
+        },
+        pull() {
+          raw.resume();
+        },
+        cancel() {
+          raw.cancel();
+        },
+      }, { highWaterMark: 1 });
+    }
+    this.#web = new Response(stream, {
+      status: this.status,
+      statusText: this.statusText,
+      headers: this.headers,
+    });
+    return this.#web;
+  }
+
+  get body(): ReadableStream<Uint8Array> | null {
+    return this.#response().body;
+  }
+  get bodyUsed(): boolean {
+    return this.#web?.bodyUsed ?? this.#raw === undefined;
+  }
+  arrayBuffer(): Promise<ArrayBuffer> {
+    return this.#response().arrayBuffer();
+  }
+  text(): Promise<string> {
+    return this.#response().text();
+  }
+  json(): Promise<unknown> {
+    return this.#response().json();
+  }
+  blob(): Promise<Blob> {
+    return this.#response().blob();
+  }
+  clone(): Response {
+    return this.#response().clone();
+  }
 }
