@@ -9,6 +9,7 @@ import { estimateInputTokens } from "./estimate.ts";
 import { applyProviderHeaders, clientCredential } from "./headers.ts";
 import { upstreamFetch } from "../runtime/http_client.ts";
 import { anthropicToOpenAI } from "../translate/request.ts";
+import { ChatJsonWriter } from "../translate/chat_json.ts";
 import { openAIToAnthropic } from "../translate/response.ts";
 import { messageEvents, translateStream } from "../translate/stream.ts";
 import type {
@@ -30,6 +31,8 @@ export class OpenAIAdapter implements ProviderAdapter {
    * of paying a failed round trip each time (Claude Code asks for reasoning on every turn).
    */
   #learned = new Map<string, { noReasoning?: boolean; maxTokens?: number }>();
+  /** Reuses the JSON text of tools and messages sent before (src/translate/chat_json.ts). */
+  #json = new ChatJsonWriter();
 
   async send(req: UpstreamRequest, cand: Candidate, signal: AbortSignal): Promise<Response> {
     if (req.kind === "count_tokens") {
@@ -60,7 +63,7 @@ export class OpenAIAdapter implements ProviderAdapter {
     const send = (cred: string | undefined) => {
       credential = cred;
       if (cred) headers["authorization"] = `Bearer ${cred}`;
-      return post(url, headers, chat, signal, connectTimeoutMs);
+      return post(url, headers, this.#json.stringify(chat), signal, connectTimeoutMs);
     };
     let res = p.auth_type === "oauth"
       ? await sendWithOAuth(req, p, (record) => send(record.api_key ?? record.access_token))
@@ -78,7 +81,7 @@ export class OpenAIAdapter implements ProviderAdapter {
       if (fixed === "reasoning") l.noReasoning = true;
       else l.maxTokens = chat.max_completion_tokens ?? chat.max_tokens;
       this.#learned.set(key, l);
-      res = await post(url, headers, chat, signal, connectTimeoutMs);
+      res = await post(url, headers, this.#json.stringify(chat), signal, connectTimeoutMs);
     }
     if (!res.ok) {
       const text = await res.text().catch(() => "");
@@ -118,11 +121,10 @@ export class OpenAIAdapter implements ProviderAdapter {
 function post(
   url: string,
   headers: Record<string, string>,
-  chat: OpenAIChatRequest,
+  body: string,
   signal: AbortSignal,
   connectTimeoutMs: number,
 ): Promise<Response> {
-  const body = JSON.stringify(chat);
   return upstreamFetch(url, { method: "POST", headers, body, signal, connectTimeoutMs });
 }
 
