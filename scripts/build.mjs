@@ -13,8 +13,10 @@ import { chmodSync, copyFileSync, mkdirSync, rmSync, statSync, writeFileSync } f
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { builtinModules, createRequire } from "node:module";
 import * as esbuild from "esbuild";
 
+const requireHere = createRequire(import.meta.url);
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const DIST = join(ROOT, "dist");
 // The fuse postject flips so node runs the injected blob (fixed by Node for every SEA).
@@ -39,6 +41,38 @@ function size(path) {
   return n > 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${(n / 1e3).toFixed(1)} kB`;
 }
 
+// In an ES module, each `import ... from "node:x"` builds an ESM facade of the built-in that
+// copies every export, which runs every lazy getter: `node:process`'s facade creates
+// process.stdout, stdin and stderr (loading node:stream), `node:crypto`'s loads Web Crypto.
+// Measured: facades were ~17% of `ccmux token`'s start. The bundle reaches built-ins through
+// the banner's require() instead, one small module per built-in whose named exports are read
+// only when used (esbuild drops the unused `@__PURE__` ones). Named exports are listed from
+// this Node at build time; a name it lacks stays undefined, as it would be at run time.
+const builtinsViaRequire = {
+  name: "builtins-via-require",
+  setup(build) {
+    const names = new Set(builtinModules);
+    build.onResolve({ filter: /^[a-z_/0-9:]+$/ }, (args) => {
+      const bare = args.path.replace(/^node:/, "");
+      if (!names.has(bare) && !args.path.startsWith("node:")) return undefined;
+      return { path: args.path, namespace: "builtin" };
+    });
+    build.onLoad({ filter: /.*/, namespace: "builtin" }, (args) => {
+      const mod = requireHere(args.path);
+      const exported = Object.keys(mod).filter((n) =>
+        n !== "default" && /^[A-Za-z_$][\w$]*$/.test(n)
+      );
+      const lines = [
+        // The banner's require under another name: a require() call esbuild would bundle.
+        `const m = __ccmuxRequire(${JSON.stringify(args.path)});`,
+        "export default m;",
+        ...exported.map((n) => `export const ${n} = /* @__PURE__ */ (() => m.${n})();`),
+      ];
+      return { contents: lines.join("\n"), loader: "js" };
+    });
+  },
+};
+
 async function buildEsm() {
   rmSync(join(DIST, "ccmux.mjs"), { force: true });
   rmSync(join(DIST, "chunks"), { recursive: true, force: true });
@@ -51,11 +85,12 @@ async function buildEsm() {
     outExtension: { ".js": ".mjs" },
     chunkNames: "chunks/[name]-[hash]",
     metafile: true,
+    plugins: [builtinsViaRequire],
     // Some bundled npm code may call require() for built-ins; ESM has no require of its own.
     // The hashbang of main.ts stays first; esbuild puts this banner after it.
     banner: {
       js: 'import{createRequire as __ccmuxCreateRequire}from"node:module";' +
-        "const require=__ccmuxCreateRequire(import.meta.url);",
+        "const require=__ccmuxCreateRequire(import.meta.url),__ccmuxRequire=require;",
     },
   });
   const out = join(DIST, "ccmux.mjs");

@@ -6,7 +6,6 @@
 // not at all. A lock is stale only when its holder's PID is gone (kill(pid, 0) → ESRCH); any
 // other answer (EPERM, a sandbox refusing the call) counts as alive.
 import { promises as fsp } from "node:fs";
-import { randomBytes } from "node:crypto";
 import process from "node:process";
 
 /** A live holder kept the lock longer than the wait allows. */
@@ -62,7 +61,7 @@ async function readHolder(lockPath: string): Promise<{ pid?: number; ino: number
  * PID); anything else is put back.
  */
 async function breakStale(lockPath: string, seen: { pid?: number; ino: number }): Promise<void> {
-  const aside = `${lockPath}.stale.${process.pid}.${randomBytes(4).toString("hex")}`;
+  const aside = `${lockPath}.stale.${process.pid}.${randomHex(4)}`;
   try {
     await fsp.rename(lockPath, aside);
   } catch (e) {
@@ -86,7 +85,7 @@ export async function acquireLockFile(
   lockPath: string,
   timeoutMs = defaultLockTimeoutMs(),
 ): Promise<() => Promise<void>> {
-  const tmp = `${lockPath}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+  const tmp = `${lockPath}.${process.pid}.${randomHex(6)}.tmp`;
   const fh = await fsp.open(tmp, "wx", 0o600);
   try {
     await fh.writeFile(`${process.pid}\n`);
@@ -146,4 +145,15 @@ export async function withProcessLock<T>(key: string, fn: () => Promise<T>): Pro
     done();
     if (chains.get(key) === tail) chains.delete(key);
   }
+}
+
+/**
+ * `n` random bytes as lowercase hex, for temp file names. Web Crypto rather than node:crypto:
+ * loading node:crypto costs `ccmux token` ~2 ms at start, and only writers need this.
+ */
+export function randomHex(n: number): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(n));
+  let s = "";
+  for (const b of bytes) s += b.toString(16).padStart(2, "0");
+  return s;
 }

@@ -3,10 +3,9 @@
 // cannot be parsed.
 import { promises as fsp } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { randomBytes } from "node:crypto";
 import process from "node:process";
 import type { TokenFile, TokenRecord } from "./types.ts";
-import { acquireLockFile, pidAlive, withProcessLock } from "./lock.ts";
+import { acquireLockFile, pidAlive, randomHex, withProcessLock } from "./lock.ts";
 
 /** The token file exists but is not a token file; it is left untouched. */
 export class TokenFileError extends Error {
@@ -114,7 +113,7 @@ export class TokenStore {
 
   /** Temp file in the same folder, fsync, rename over the file, fsync the folder. */
   async #writeAtomic(text: string): Promise<void> {
-    const tmp = `${this.path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+    const tmp = `${this.path}.${process.pid}.${randomHex(6)}.tmp`;
     const fh = await fsp.open(tmp, "wx", 0o600);
     try {
       try {

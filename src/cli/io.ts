@@ -1,5 +1,7 @@
 // Injectable I/O for commands (after gh's IOStreams): tests drive commands in-process with
 // fake streams; main.ts passes the real ones.
+import { Buffer } from "node:buffer";
+import { writeSync } from "node:fs";
 import process from "node:process";
 
 /** What a command may touch of the outside world besides files and sockets. */
@@ -18,12 +20,50 @@ export interface Io {
 /** The process's real streams. */
 export function processIo(): Io {
   return {
-    out: (text) => void process.stdout.write(text),
-    err: (text) => void process.stderr.write(text),
+    out: writeStdout,
+    err: (text) => {
+      streamUsed = true;
+      process.stderr.write(text);
+    },
     env: process.env,
     stdin: () => process.stdin,
-    isTty: Boolean(process.stderr.isTTY),
+    // Lazy: process.stderr (like process.stdout) loads node:stream on first use, ~2 ms that
+    // `ccmux token` does not need.
+    get isTty() {
+      return Boolean(process.stderr.isTTY);
+    },
   };
+}
+
+let stdoutStream = false;
+let streamUsed = false;
+
+/**
+ * Writes to fd 1 with a plain write(2) while that works: creating process.stdout costs
+ * `ccmux token` ~2–3 ms of module loading. A pipe that would block (EAGAIN) or anything else
+ * unusual switches to process.stdout for good, so the order of the output is kept.
+ */
+export function writeStdout(text: string): void {
+  if (stdoutStream) {
+    process.stdout.write(text);
+    return;
+  }
+  const bytes = Buffer.from(text, "utf8");
+  let off = 0;
+  try {
+    while (off < bytes.length) off += writeSync(1, bytes, off, bytes.length - off);
+  } catch {
+    stdoutStream = streamUsed = true;
+    process.stdout.write(bytes.subarray(off));
+  }
+}
+
+/**
+ * True once processIo wrote through process.stdout or process.stderr, whose writes may still
+ * be flushing (pipes are asynchronous on macOS); false when all output went out with write(2).
+ */
+export function streamsUsed(): boolean {
+  return streamUsed;
 }
 
 /** A failure the user caused or can fix; main prints `ccmux: <message>` and exits with `code`. */
