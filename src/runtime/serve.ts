@@ -161,6 +161,14 @@ function writeResponse(res: Response, out: ServerResponse): void {
   out.once("close", () => {
     if (!finished) reader.cancel().catch(() => {});
   });
+  // Writes stay corked until the event loop's next turn (not just the next tick): the body's
+  // end usually follows its last chunk a few ticks later, and then both leave in one syscall
+  // instead of two. A chunk still goes out before any later upstream data is read.
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    if (!finished) out.uncork();
+  };
   const pump = (): void => {
     reader.read().then(({ done, value }) => {
       if (done) {
@@ -168,8 +176,15 @@ function writeResponse(res: Response, out: ServerResponse): void {
         out.end();
       } else if (out.destroyed) {
         reader.cancel().catch(() => {});
-      } else if (out.write(value)) pump();
-      else out.once("drain", pump);
+      } else {
+        if (!corked) {
+          corked = true;
+          out.cork();
+          setImmediate(uncork);
+        }
+        if (out.write(value)) pump();
+        else out.once("drain", pump);
+      }
     }, (error) => {
       finished = true;
       out.destroy(error instanceof Error ? error : new Error(String(error)));
