@@ -31,6 +31,23 @@ export interface RequestLog {
   error?: string;
 }
 
+let cachedSecond = NaN;
+let cachedPrefix = "";
+
+/**
+ * `new Date().toISOString()`, with the "YYYY-MM-DDTHH:MM:SS." part built once per second
+ * (formatting a Date is a visible cost when every request writes a line).
+ */
+export function isoNow(now = Date.now()): string {
+  const second = Math.floor(now / 1000);
+  if (second !== cachedSecond) {
+    cachedSecond = second;
+    cachedPrefix = new Date(second * 1000).toISOString().slice(0, 20);
+  }
+  const ms = now - second * 1000;
+  return cachedPrefix + (ms < 10 ? "00" : ms < 100 ? "0" : "") + ms + "Z";
+}
+
 /** A level-filtered line writer. */
 export class Logger {
   #level: number;
@@ -49,7 +66,7 @@ export class Logger {
   /** One line for a finished request (level info). */
   request(r: RequestLog): void {
     if (this.#level < LEVELS.info) return;
-    const time = new Date().toISOString();
+    const time = isoNow();
     if (this.format === "json") {
       this.sink(JSON.stringify({ time, level: "info", ...r }) + "\n");
       return;
