@@ -11,7 +11,6 @@ import {
   OAUTH_BETA,
 } from "./headers.ts";
 import { sendWithOAuth } from "./credentials.ts";
-import { spliceRange } from "./body_scan.ts";
 import { upstreamFetch as fetch } from "../runtime/http_client.ts";
 
 const MODEL_KEY = Buffer.from('"model"');
@@ -20,8 +19,9 @@ const MODEL_KEY = Buffer.from('"model"');
  * The request body for `model`. Byte-exact when possible: the top-level `"model": "<orig>"`
  * pair is replaced in place when it is the only such pair in the text (in valid JSON a raw
  * `"model"` followed by `:` is always a key, never string content). Otherwise re-serialised.
+ * A scanned body (`modelRange`) comes back as pieces around the new value, to be sent as they are.
  */
-export function bodyWithModel(req: UpstreamRequest, model: string): Uint8Array {
+export function bodyWithModel(req: UpstreamRequest, model: string): Uint8Array | Uint8Array[] {
   const range = req.modelRange;
   if (range && !req.bodyChanged) {
     // Scanned, not parsed: the top-level value's place is known.
@@ -33,7 +33,8 @@ export function bodyWithModel(req: UpstreamRequest, model: string): Uint8Array {
     ) {
       return raw;
     }
-    return spliceRange(raw, range, value);
+    // Three views sent back to back: no copy of the (large) rest of the body.
+    return [raw.subarray(0, range.start), value, raw.subarray(range.end)];
   }
   const orig = req.body.model;
   if (req.bodyChanged || typeof orig !== "string") {

@@ -16,6 +16,7 @@ import { Cooldown, dispatch } from "./dispatch.ts";
 import { errorResponse } from "./errors.ts";
 import { Logger, type RequestLog } from "./log.ts";
 import { presentedCredentials } from "./headers.ts";
+import { readBodyDirect } from "../runtime/serve.ts";
 import { parseRange, type Range, rangeIncludes, scanBody } from "./body_scan.ts";
 
 /** Options for createApp. */
@@ -269,6 +270,9 @@ async function readBody(req: Request, limit: number): Promise<Uint8Array | undef
   const cl = req.headers.get("content-length");
   if (cl !== null) {
     if (Number(cl) > limit) return undefined;
+    // Node: straight from node:http (node's parser stops at content-length).
+    const direct = readBodyDirect(req);
+    if (direct) return await direct;
     // arrayBuffer() before touching `body`: @hono/node-server then reads the socket directly
     // instead of building a web stream.
     const buf = new Uint8Array(await req.arrayBuffer());

@@ -11,7 +11,8 @@ import { isDeno } from "./info.ts";
 export interface UpstreamInit {
   method: string;
   headers: Record<string, string>;
-  body?: Uint8Array | string;
+  /** Pieces (Uint8Array[]) are sent back to back, without joining them first (Node). */
+  body?: Uint8Array | string | Uint8Array[];
   signal?: AbortSignal;
   /**
    * Limit on establishing the connection (DNS, TCP, TLS handshake) — not on the wait for the
@@ -36,7 +37,11 @@ export type UpstreamFetch = (url: string, init: UpstreamInit) => Promise<Respons
 
 /** The client for this runtime. */
 export const upstreamFetch: UpstreamFetch = isDeno
-  ? (url, init) => fetch(url, init as RequestInit)
+  ? (url, init) =>
+    fetch(url, {
+      ...init,
+      body: Array.isArray(init.body) ? Buffer.concat(init.body) : init.body,
+    } as RequestInit)
   : nodeFetch;
 
 const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 256, keepAliveMsecs: 30_000 });
@@ -56,6 +61,8 @@ function nodeFetch(url: string, init: UpstreamInit): Promise<Response> {
     if (init.body !== undefined) {
       headers["content-length"] = typeof init.body === "string"
         ? Buffer.byteLength(init.body)
+        : Array.isArray(init.body)
+        ? init.body.reduce((n, b) => n + b.byteLength, 0)
         : init.body.byteLength;
     }
     const req = (https ? httpsRequest : httpRequest)(url, {
@@ -104,7 +111,12 @@ function nodeFetch(url: string, init: UpstreamInit): Promise<Response> {
       onBodyError = (e) => body.fail(e);
       resolve(new NodeResponse(status, res.statusMessage ?? "", h, body) as unknown as Response);
     });
-    req.end(init.body);
+    const body = init.body;
+    if (Array.isArray(body)) {
+      // Written in one tick: node:http corks them into one writev with the headers.
+      for (let i = 0; i < body.length - 1; i++) req.write(body[i]);
+      req.end(body[body.length - 1]);
+    } else req.end(body);
   });
 }
 

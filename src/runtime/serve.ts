@@ -2,7 +2,8 @@
 // @hono/node-server (node:http) on Node. The only place serve-related code asks "which runtime?".
 import process from "node:process";
 import type { AddressInfo } from "node:net";
-import type { Server, ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import { Buffer } from "node:buffer";
 import type { Socket } from "node:net";
 import { isDeno } from "./info.ts";
 
@@ -92,6 +93,7 @@ async function startNode(opts: ServeOptions): Promise<RunningServer> {
   const { createAdaptorServer } = await import("@hono/node-server");
   const server = createAdaptorServer({
     fetch: async (req: Request, env: unknown) => {
+      incomingOf.set(req, (env as { incoming: IncomingMessage }).incoming);
       const res = await opts.fetch(req);
       if (!res.body) return res;
       // Write streamed bodies ourselves: @hono/node-server flushes the headers in a write of
@@ -146,6 +148,35 @@ async function startNode(opts: ServeOptions): Promise<RunningServer> {
       });
     },
   };
+}
+
+/** Node: each served Request's node:http message, for readBodyDirect. */
+const incomingOf = new WeakMap<Request, IncomingMessage>();
+
+/**
+ * The body of a request served by startServer on Node, read straight from node:http: the
+ * chunks joined once (or the one chunk as it is), where Request.arrayBuffer() copies twice.
+ * Fewer large short-lived buffers also means fewer full GCs (V8 counts their bytes as external
+ * memory). null when not available (Deno, another server, body already read): use the Request.
+ */
+export function readBodyDirect(req: Request): Promise<Uint8Array> | null {
+  const incoming = incomingOf.get(req);
+  if (!incoming || incoming.readableDidRead || incoming.readableEnded) return null;
+  incomingOf.delete(req);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    incoming.on("data", (c: Buffer) => {
+      chunks.push(c);
+      total += c.byteLength;
+    });
+    incoming.once(
+      "end",
+      () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total)),
+    );
+    incoming.once("error", reject);
+    incoming.once("aborted", () => reject(new Error("client closed the request")));
+  });
 }
 
 /** @hono/node-server's marker for "the handler wrote the response itself". */
