@@ -1,17 +1,18 @@
 // The OpenAI-compatible upstream adapter: the Anthropic request is translated to Chat
 // Completions (src/translate/), sent to {base_url}/chat/completions, and the answer (JSON or
 // SSE) is translated back, streaming as it arrives. count_tokens is answered locally.
+import { Buffer } from "node:buffer";
 import type { Candidate } from "./route_types.ts";
 import type { ProviderAdapter, UpstreamRequest } from "./provider.ts";
 import { errorResponse, errorType } from "./errors.ts";
 import { sendWithOAuth } from "./credentials.ts";
 import { estimateInputTokens } from "./estimate.ts";
 import { applyProviderHeaders, clientCredential } from "./headers.ts";
-import { upstreamFetch } from "../runtime/http_client.ts";
+import { takeRawBody, upstreamFetch } from "../runtime/http_client.ts";
 import { anthropicToOpenAI } from "../translate/request.ts";
 import { ChatJsonWriter } from "../translate/chat_json.ts";
 import { openAIToAnthropic } from "../translate/response.ts";
-import { messageEvents, translateStream } from "../translate/stream.ts";
+import { messageEvents, translateRawStream, translateStream } from "../translate/stream.ts";
 import type {
   AnthropicRequest,
   OpenAIChatRequest,
@@ -92,17 +93,19 @@ export class OpenAIAdapter implements ProviderAdapter {
     const requestId = res.headers.get("x-request-id") ?? res.headers.get("request-id");
     if (requestId) out.set("request-id", requestId);
     const isSse = (res.headers.get("content-type") ?? "").includes("text/event-stream");
-    if (stream && isSse && res.body) {
-      const translated = translateStream(res.body, {
-        model: cand.actual_model,
-        inputTokens: estimateInputTokens(req.body),
-      });
-      return new Response(translated, { status: 200, headers: out });
+    if (stream && isSse) {
+      const opts = { model: cand.actual_model, inputTokens: estimateInputTokens(req.body) };
+      // On Node the body is read straight from node:http (no web stream on this side).
+      const raw = takeRawBody(res);
+      if (raw) return new Response(translateRawStream(raw, opts), { status: 200, headers: out });
+      if (res.body) {
+        return new Response(translateStream(res.body, opts), { status: 200, headers: out });
+      }
     }
     // A JSON answer (asked for, or sent although a stream was asked for).
     let parsed: OpenAIChatResponse & { error?: unknown };
     try {
-      parsed = await res.json();
+      parsed = JSON.parse(await bodyText(res));
     } catch {
       return errorResponse(502, `ccmux: ${p.name} sent a response that is not JSON`);
     }
@@ -126,6 +129,23 @@ function post(
   connectTimeoutMs: number,
 ): Promise<Response> {
   return upstreamFetch(url, { method: "POST", headers, body, signal, connectTimeoutMs });
+}
+
+/** The response body as text; on Node read straight from node:http, without a web stream. */
+function bodyText(res: Response): Promise<string> {
+  const raw = takeRawBody(res);
+  if (!raw) return res.text();
+  return new Promise((resolve, reject) => {
+    const chunks: Uint8Array[] = [];
+    raw.start({
+      data: (chunk) => chunks.push(chunk),
+      end: () => {
+        const text = Buffer.concat(chunks).toString("utf8");
+        resolve(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text); // as res.text() does
+      },
+      error: reject,
+    });
+  });
 }
 
 function applyLearned(

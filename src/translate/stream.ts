@@ -10,6 +10,7 @@
 import { messageId, toolUseId } from "./ids.ts";
 import { stopReason, textOf, usageOf } from "./response.ts";
 import { sseEvent, SseParser } from "./sse.ts";
+import type { RawBody } from "../runtime/http_client.ts";
 import type {
   AnthropicMessage,
   AnthropicUsage,
@@ -341,6 +342,85 @@ export function translateStream(
     },
     cancel(reason) {
       return reader.cancel(reason);
+    },
+  });
+}
+
+/** How long a body still flowing after the message ended may take to end before it is cut. */
+const DRAIN_MS = 5000;
+
+/**
+ * translateStream for an upstream body read straight from node:http (takeRawBody): the same
+ * output without a web stream on the upstream side and its per-chunk promises. After the
+ * message ends ([DONE] or an error chunk) the rest of the body is drained rather than cut, so
+ * the upstream connection stays reusable (it is cut if it has not ended after DRAIN_MS).
+ */
+export function translateRawStream(raw: RawBody, opts: StreamOptions): ReadableStream<Uint8Array> {
+  const t = new StreamTranslator(opts);
+  const encoder = new TextEncoder();
+  let text = "";
+  const parser = new SseParser((data) => {
+    text += t.data(data);
+  });
+  let closed = false;
+  let ended = false;
+  let drain: ReturnType<typeof setTimeout> | undefined;
+  const finished = () => {
+    ended = true;
+    if (drain !== undefined) clearTimeout(drain);
+  };
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      const flush = () => {
+        if (closed) return;
+        if (text) {
+          controller.enqueue(encoder.encode(text));
+          text = "";
+        }
+        if (t.done) {
+          closed = true;
+          controller.close();
+          if (!ended) {
+            raw.resume();
+            drain = setTimeout(() => {
+              if (!ended) raw.cancel();
+            }, DRAIN_MS);
+            (drain as { unref?: () => void }).unref?.();
+          }
+          return;
+        }
+        if (controller.desiredSize !== null && controller.desiredSize <= 0) raw.pause();
+      };
+      raw.start({
+        data(chunk) {
+          if (t.done) return;
+          parser.push(chunk);
+          flush();
+        },
+        end() {
+          finished();
+          if (t.done) return;
+          parser.end();
+          text += t.end();
+          flush();
+        },
+        error(err) {
+          finished();
+          if (t.done) return;
+          text += t.error(`upstream connection failed: ${err?.message ?? err}`);
+          flush();
+        },
+      });
+    },
+    pull() {
+      if (!closed) raw.resume();
+    },
+    cancel() {
+      closed = true;
+      if (!ended) {
+        finished();
+        raw.cancel();
+      }
     },
   });
 }
