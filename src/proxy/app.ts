@@ -92,10 +92,11 @@ export function createApp(opts: AppOptions): CcmuxApp {
   hono.post("/v1/messages", (c) => messages(c.req.raw, "messages", state));
   hono.post("/v1/messages/count_tokens", (c) => messages(c.req.raw, "count_tokens", state));
   hono.notFound((c) => errorResponse(404, `ccmux: no route for ${c.req.method} ${c.req.path}`));
-  hono.onError((err) => {
+  const internalError = (err: unknown): Response => {
     state.logger.event("error", `internal error: ${err instanceof Error ? err.message : err}`);
     return errorResponse(500, "ccmux: internal error");
-  });
+  };
+  hono.onError(internalError);
 
   /** Safety checks that come before routing; a Response when the request is refused. */
   function guard(req: Request, path: string, s: State): Response | undefined {
@@ -221,6 +222,10 @@ export function createApp(opts: AppOptions): CcmuxApp {
         duration_ms: 0,
       });
       return refused;
+    }
+    // The hot path skips hono's routing and context objects (same handler, same error answer).
+    if (path === "/v1/messages" && request.method === "POST") {
+      return messages(request, "messages", s).catch(internalError);
     }
     // deno-lint-ignore no-explicit-any
     return hono.fetch(request, ...(rest as [any, any]));
