@@ -89,8 +89,11 @@ async function buildEsm() {
     // Some bundled npm code may call require() for built-ins; ESM has no require of its own.
     // The hashbang of main.ts stays first; esbuild puts this banner after it.
     banner: {
+      // One require shared by every chunk (creating one per chunk resolves real paths each
+      // time); bundled code requires only built-ins, so which file it belongs to is moot.
       js: 'import{createRequire as __ccmuxCreateRequire}from"node:module";' +
-        "const require=__ccmuxCreateRequire(import.meta.url),__ccmuxRequire=require;",
+        'const require=globalThis[Symbol.for("ccmux.require")]??=' +
+        "__ccmuxCreateRequire(import.meta.url),__ccmuxRequire=require;",
     },
   });
   const out = join(DIST, "ccmux.mjs");

@@ -2,6 +2,7 @@
 // (single flight) and across processes (the token store's lock, then a re-read that skips the
 // network when someone else already refreshed). oauth4webapi is imported only when a refresh
 // really happens, so `ccmux token` on a fresh token stays fast.
+import process from "node:process";
 import type { Config } from "../config/types.ts";
 import type { TokenFile, TokenRecord } from "./types.ts";
 import { type FileIdentity, sameIdentity, TokenStore } from "./token_store.ts";
@@ -39,7 +40,7 @@ export interface TokenManagerOptions {
 interface Snapshot {
   doc: TokenFile;
   identity?: FileIdentity;
-  /** performance.now() of the read or of the last stat that found the file unchanged. */
+  /** monotonicMs() of the read or of the last stat that found the file unchanged. */
   checkedAt: number;
 }
 
@@ -130,7 +131,7 @@ export class TokenManager {
   /** The token file, from the snapshot while it is younger than cacheMs. */
   #current(): Promise<TokenFile> {
     const snap = this.#snap;
-    if (snap && performance.now() - snap.checkedAt < this.#cacheMs) {
+    if (snap && monotonicMs() - snap.checkedAt < this.#cacheMs) {
       return Promise.resolve(snap.doc);
     }
     if (!this.#loading) {
@@ -145,7 +146,7 @@ export class TokenManager {
       const generation = this.#generation;
       const identity = await this.store.identity();
       if (sameIdentity(identity, snap.identity) && generation === this.#generation) {
-        snap.checkedAt = performance.now();
+        snap.checkedAt = monotonicMs();
         return snap.doc;
       }
     }
@@ -157,7 +158,7 @@ export class TokenManager {
     const generation = this.#generation;
     const { doc, identity } = await this.store.readVersioned();
     if (generation === this.#generation) {
-      this.#snap = { doc, identity, checkedAt: performance.now() };
+      this.#snap = { doc, identity, checkedAt: monotonicMs() };
     }
     return doc;
   }
@@ -232,6 +233,14 @@ export class TokenManager {
     const at = this.#expiresAt(rec);
     return at !== undefined && at <= this.#now();
   }
+}
+
+/**
+ * A monotonic clock in ms (wall-clock steps do not stretch the cache window). Not
+ * `performance.now()`: on Node its first use loads perf_hooks, ~1 ms of `ccmux token`.
+ */
+function monotonicMs(): number {
+  return process.uptime() * 1000;
 }
 
 /** RFC 3339 in UTC without milliseconds, as in the seed's files. */

@@ -1,7 +1,7 @@
 // The token file (CONTRACT §4): JSON keyed by account ID, 0600 in a 0700 folder, replaced
 // atomically, writers serialised in-process and across processes, never overwritten when it
 // cannot be parsed.
-import { promises as fsp } from "node:fs";
+import { closeSync, fstatSync, openSync, promises as fsp, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import process from "node:process";
 import type { TokenFile, TokenRecord } from "./types.ts";
@@ -52,15 +52,18 @@ export class TokenStore {
    * undefined when the file does not exist.
    */
   async readVersioned(): Promise<{ doc: TokenFile; identity?: FileIdentity }> {
+    // Synchronous on purpose: a token file is a few KB on a local disk, and the first
+    // asynchronous fs call starts libuv's thread pool (~1–2 ms of `ccmux token`). In serve the
+    // TokenManager reads it at most once per change (its cache).
     let text: string;
     let identity: FileIdentity;
     try {
-      const fh = await fsp.open(this.path, "r");
+      const fd = openSync(this.path, "r");
       try {
-        identity = identityOf(await fh.stat());
-        text = await fh.readFile("utf8");
+        identity = identityOf(fstatSync(fd));
+        text = readFileSync(fd, "utf8");
       } finally {
-        await fh.close();
+        closeSync(fd);
       }
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
@@ -73,7 +76,7 @@ export class TokenStore {
   /** The file's current identity (one stat); undefined when it does not exist. */
   async identity(): Promise<FileIdentity | undefined> {
     try {
-      return identityOf(await fsp.stat(this.path));
+      return identityOf(statSync(this.path));
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === "ENOENT") return undefined;

@@ -87,7 +87,8 @@ export function loadConfig(opts: LoadOptions): Config {
 export function parseConfig(source: string, file: string, env: Env): Config {
   let doc: Record<string, unknown>;
   try {
-    doc = parse(source) as Record<string, unknown>;
+    // No file (the embedded default): nothing to parse.
+    doc = source === "" ? {} : parse(source) as Record<string, unknown>;
   } catch (e) {
     if (e instanceof TomlError) {
       const first = e.message.split("\n")[0];
