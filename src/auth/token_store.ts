@@ -51,6 +51,7 @@ export class TokenStore {
    * replaces the file meanwhile cannot pair new content with an old identity). `identity` is
    * undefined when the file does not exist.
    */
+  // deno-lint-ignore require-await -- async so that errors arrive as rejections, like read()'s
   async readVersioned(): Promise<{ doc: TokenFile; identity?: FileIdentity }> {
     // Synchronous on purpose: a token file is a few KB on a local disk, and the first
     // asynchronous fs call starts libuv's thread pool (~1–2 ms of `ccmux token`). In serve the
@@ -74,6 +75,7 @@ export class TokenStore {
   }
 
   /** The file's current identity (one stat); undefined when it does not exist. */
+  // deno-lint-ignore require-await -- async so that errors arrive as rejections
   async identity(): Promise<FileIdentity | undefined> {
     try {
       return identityOf(statSync(this.path));
