@@ -148,6 +148,15 @@ export function takeRawBody(res: Response): RawBody | undefined {
   return res instanceof NodeResponse ? res.takeRaw() : undefined;
 }
 
+/**
+ * A Response whose body is `raw`, for code that relays an upstream body on Node: the server
+ * (runtime/serve.ts) writes it straight to the socket with `takeRawBody`; any other reader gets
+ * an ordinary web stream on first use of `body`, `text()`, ...
+ */
+export function rawResponse(status: number, headers: Headers, raw: RawBody): Response {
+  return new NodeResponse(status, "", headers, raw) as unknown as Response;
+}
+
 /** One node:http response body, handed to exactly one reader (raw or web stream). */
 class NodeBody implements RawBody {
   #h?: RawBodyHandlers;
@@ -219,13 +228,13 @@ class NodeResponse {
   readonly redirected = false;
   readonly type = "basic";
   readonly url = "";
-  #raw?: NodeBody;
+  #raw?: RawBody;
   #web?: Response;
   constructor(
     readonly status: number,
     readonly statusText: string,
     readonly headers: Headers,
-    raw: NodeBody,
+    raw: RawBody,
   ) {
     this.ok = status >= 200 && status < 300;
     this.#raw = raw;
