@@ -15,6 +15,7 @@ import {
   rawResponse,
   takeRawBody,
 } from "../runtime/http_client.ts";
+import { liteHeaders } from "../runtime/lite_headers.ts";
 
 /** The longest upstream `retry-after` honoured (by waiting) before trying the last candidate. */
 export const MAX_RETRY_AFTER_MS = 2000;
@@ -231,10 +232,10 @@ function relay(
   log.status = res.status;
   const upstreamId = res.headers.get("request-id");
   if (upstreamId) log.upstream_request_id = upstreamId;
-  const headers = responseHeaders(res.headers);
   // Node's upstream client hands over its body without a web stream (read before `res.body`,
-  // which would build one).
+  // which would build one); its headers then need no web Headers either.
   const raw = takeRawBody(res);
+  const headers = responseHeaders(res.headers, raw ? liteHeaders() : undefined);
   const upstream = raw ? undefined : res.body;
   if (!raw && !upstream) {
     clearTimeout(totalTimer);

@@ -130,9 +130,11 @@ export function editBetas(
   else delete headers["anthropic-beta"];
 }
 
-/** The upstream response's headers to return to the client (request-id, ratelimits, ...). */
-export function responseHeaders(upstream: Headers): Headers {
-  const out = new Headers();
+/**
+ * The upstream response's headers to return to the client (request-id, ratelimits, ...), added
+ * to `out` (default: a new Headers).
+ */
+export function responseHeaders(upstream: Headers, out: Headers = new Headers()): Headers {
   upstream.forEach((value, name) => {
     if (!DROP_RESPONSE.has(name)) out.append(name, value);
   });

@@ -6,6 +6,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { Buffer } from "node:buffer";
 import type { Socket } from "node:net";
 import { isDeno } from "./info.ts";
+import { liteHeaders } from "./lite_headers.ts";
 
 /** What an upstream request needs. Header names lower-case. */
 export interface UpstreamInit {
@@ -96,7 +97,7 @@ function nodeFetch(url: string, init: UpstreamInit): Promise<Response> {
     });
     req.on("response", (res) => {
       const status = res.statusCode ?? 502;
-      const h = new Headers();
+      const h = liteHeaders();
       const raw = res.rawHeaders;
       for (let i = 0; i < raw.length; i += 2) h.append(raw[i], raw[i + 1]);
       if (NULL_BODY.has(status) || init.method === "HEAD") {
