@@ -1,6 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { LiteHeaders } from "../src/runtime/lite_headers.ts";
+import { forwardHeaders } from "../src/proxy/headers.ts";
 
 describe("LiteHeaders", () => {
   test("reads, joins and converts like Headers", () => {
@@ -34,5 +35,37 @@ describe("LiteHeaders", () => {
     const res = new Response("{}", { headers: lite as unknown as Headers });
     assert.equal(res.headers.get("content-type"), "application/json");
     assert.equal(await res.text(), "{}");
+  });
+});
+
+describe("forwardHeaders from raw pairs", () => {
+  test("gives what iterating a Headers gives", () => {
+    const raw = [
+      "Host",
+      "127.0.0.1:1",
+      "Content-Type",
+      "application/json",
+      "X-Api-Key",
+      "secret",
+      "Anthropic-Beta",
+      "a",
+      "anthropic-beta",
+      "b",
+      "Proxy-Authorization",
+      "x",
+      "Accept-Encoding",
+      "gzip",
+      "User-Agent",
+      "claude-cli/1",
+    ];
+    const headers = new Headers();
+    for (let i = 0; i < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
+    const fromRaw = forwardHeaders(headers, undefined, raw);
+    assert.deepEqual(fromRaw, forwardHeaders(headers));
+    assert.deepEqual(fromRaw, {
+      "anthropic-beta": "a, b",
+      "content-type": "application/json",
+      "user-agent": "claude-cli/1",
+    });
   });
 });

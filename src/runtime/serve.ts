@@ -179,6 +179,15 @@ export function clientSignal(req: Request): AbortSignal {
   return ex ? new CloseSignal(ex.outgoing) as unknown as AbortSignal : req.signal;
 }
 
+/**
+ * The request's headers as node:http received them (name, value, name, value, ...; names as
+ * sent) for a request served by startServer on Node; undefined otherwise. Reading them all
+ * from here spares building the full web Headers that iterating `req.headers` would.
+ */
+export function requestHeaderPairs(req: Request): readonly string[] | undefined {
+  return exchangeOf.get(req)?.incoming.rawHeaders;
+}
+
 class CloseSignal {
   aborted = false;
   reason: unknown = undefined;
