@@ -91,6 +91,7 @@ export class AnthropicAdapter implements ProviderAdapter {
       p.auth_type === "passthrough"
         ? clientCredential(req.headers, req.config.server.api_key)
         : undefined,
+      req.rawHeaders,
     );
     applyProviderHeaders(headers, p.headers);
     headers["content-type"] = "application/json";

@@ -16,7 +16,7 @@ import { Cooldown, dispatch } from "./dispatch.ts";
 import { errorResponse } from "./errors.ts";
 import { Logger, type RequestLog } from "./log.ts";
 import { presentedCredentials } from "./headers.ts";
-import { readBodyDirect } from "../runtime/serve.ts";
+import { clientSignal, readBodyDirect, requestHeaderPairs } from "../runtime/serve.ts";
 import { parseRange, type Range, rangeIncludes, scanBody } from "./body_scan.ts";
 
 /** Options for createApp. */
@@ -172,6 +172,7 @@ export function createApp(opts: AppOptions): CcmuxApp {
       raw,
       bodyChanged: decision.bodyChanged,
       headers: request.headers,
+      rawHeaders: requestHeaderPairs(request),
       search: q === -1 ? "" : url.slice(q),
       config: s.config,
       tokens: s.tokens,
@@ -196,7 +197,7 @@ export function createApp(opts: AppOptions): CcmuxApp {
     const res = await dispatch(upstreamReq, decision, {
       adapters,
       cooldown: s.cooldown,
-      clientSignal: request.signal,
+      clientSignal: clientSignal(request),
       log,
       started,
       done: (l) => s.logger.request(l),

@@ -9,7 +9,13 @@ import { errorResponse, sseErrorEvent, tokenErrorResponse } from "./errors.ts";
 import { oauthAccount } from "./credentials.ts";
 import { describeError } from "../errors.ts";
 import { responseHeaders } from "./headers.ts";
-import { takeRawBody } from "../runtime/http_client.ts";
+import {
+  type RawBody,
+  type RawBodyHandlers,
+  rawResponse,
+  takeRawBody,
+} from "../runtime/http_client.ts";
+import { liteHeaders } from "../runtime/lite_headers.ts";
 
 /** The longest upstream `retry-after` honoured (by waiting) before trying the last candidate. */
 export const MAX_RETRY_AFTER_MS = 2000;
@@ -226,10 +232,10 @@ function relay(
   log.status = res.status;
   const upstreamId = res.headers.get("request-id");
   if (upstreamId) log.upstream_request_id = upstreamId;
-  const headers = responseHeaders(res.headers);
   // Node's upstream client hands over its body without a web stream (read before `res.body`,
-  // which would build one).
+  // which would build one); its headers then need no web Headers either.
   const raw = takeRawBody(res);
+  const headers = responseHeaders(res.headers, raw ? liteHeaders() : undefined);
   const upstream = raw ? undefined : res.body;
   if (!raw && !upstream) {
     clearTimeout(totalTimer);
@@ -271,11 +277,13 @@ function relay(
     controller.close();
     end();
   };
-  const broke = (e: unknown, controller: ReadableStreamDefaultController<Uint8Array>) => {
-    if (ended) return;
-    const why = ac.signal.aborted && String(ac.signal.reason).includes("timeout")
+  const brokeWhy = (e: unknown): string =>
+    ac.signal.aborted && String(ac.signal.reason).includes("timeout")
       ? "upstream timeout"
       : describeError(e);
+  const broke = (e: unknown, controller: ReadableStreamDefaultController<Uint8Array>) => {
+    if (ended) return;
+    const why = brokeWhy(e);
     end(`upstream failed mid-response: ${why}`);
     if (sse) {
       carry = undefined;
@@ -291,33 +299,44 @@ function relay(
   };
 
   if (raw) {
-    // Node: the upstream's bytes pushed straight into the client's stream (one web stream, no
-    // per-chunk read promise); backpressure pauses the upstream socket.
-    const body = new ReadableStream<Uint8Array>({
-      start(controller) {
+    // Node: the upstream's bytes handed on as a raw body too — the server writes them straight
+    // to the client's socket (no web stream, no per-chunk promise); backpressure pauses the
+    // upstream socket. Other readers (tests, hono) still get a web stream from `body`.
+    const relayed: RawBody = {
+      start(handlers: RawBodyHandlers) {
         raw.start({
           data(value) {
             const out = take(value);
-            if (out) controller.enqueue(out);
-            if ((controller.desiredSize ?? 0) <= 0) raw.pause();
+            if (out) handlers.data(out);
           },
           end() {
-            close(controller);
+            if (carry) handlers.data(carry);
+            carry = undefined;
+            handlers.end();
+            end();
           },
           error(e) {
-            broke(e, controller);
+            if (ended) return;
+            const why = brokeWhy(e);
+            end(`upstream failed mid-response: ${why}`);
+            if (sse) {
+              carry = undefined;
+              handlers.data(
+                Buffer.from(sseErrorEvent(`ccmux: the upstream response broke off (${why})`)),
+              );
+              handlers.end();
+            } else handlers.error(e instanceof Error ? e : new Error(String(e)));
           },
         });
       },
-      pull() {
-        raw.resume();
-      },
+      pause: () => raw.pause(),
+      resume: () => raw.resume(),
       cancel() {
         cancel();
         raw.cancel();
       },
-    }, { highWaterMark: 1 });
-    return new Response(body, { status: res.status, headers });
+    };
+    return rawResponse(res.status, headers, relayed);
   }
 
   const reader = upstream!.getReader();

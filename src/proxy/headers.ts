@@ -74,16 +74,28 @@ export function clientCredential(
 
 /**
  * The client's forwardable headers as a plain object (lower-case names), without credentials;
- * `credential` (a passthrough provider's client credential) is added back as sent.
+ * `credential` (a passthrough provider's client credential) is added back as sent. `raw`, the
+ * same headers as received (name, value, ...), is read instead of `client` when given.
  */
 export function forwardHeaders(
   client: Headers,
   credential?: ClientCredential,
+  raw?: readonly string[],
 ): Record<string, string> {
   const out: Record<string, string> = {};
-  client.forEach((value, name) => {
-    if (!DROP_REQUEST.has(name) && !name.startsWith("proxy-")) out[name] = value;
-  });
+  if (raw) {
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i].toLowerCase();
+      if (DROP_REQUEST.has(name) || name.startsWith("proxy-")) continue;
+      // Repeated names joined as Headers joins them.
+      const had = out[name];
+      out[name] = had === undefined ? raw[i + 1] : `${had}, ${raw[i + 1]}`;
+    }
+  } else {
+    client.forEach((value, name) => {
+      if (!DROP_REQUEST.has(name) && !name.startsWith("proxy-")) out[name] = value;
+    });
+  }
   if (credential) out[credential.header] = credential.value;
   return out;
 }
@@ -130,9 +142,11 @@ export function editBetas(
   else delete headers["anthropic-beta"];
 }
 
-/** The upstream response's headers to return to the client (request-id, ratelimits, ...). */
-export function responseHeaders(upstream: Headers): Headers {
-  const out = new Headers();
+/**
+ * The upstream response's headers to return to the client (request-id, ratelimits, ...), added
+ * to `out` (default: a new Headers).
+ */
+export function responseHeaders(upstream: Headers, out: Headers = new Headers()): Headers {
   upstream.forEach((value, name) => {
     if (!DROP_RESPONSE.has(name)) out.append(name, value);
   });

@@ -37,6 +37,11 @@ export interface UpstreamRequest {
   bodyChanged: boolean;
   /** The client's request headers (credentials included: adapters decide what to forward). */
   headers: Headers;
+  /**
+   * The same headers as received (name, value, ...; names as sent), when the server has them
+   * (Node): read all of them from here rather than by iterating `headers`.
+   */
+  rawHeaders?: readonly string[];
   /** The client's query string including "?" (e.g. "?beta=true"), or "". */
   search: string;
   /** The config snapshot this request runs under (a SIGHUP reload does not change it). */

@@ -6,6 +6,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { Buffer } from "node:buffer";
 import type { Socket } from "node:net";
 import { isDeno } from "./info.ts";
+import { liteHeaders } from "./lite_headers.ts";
 
 /** What an upstream request needs. Header names lower-case. */
 export interface UpstreamInit {
@@ -96,7 +97,7 @@ function nodeFetch(url: string, init: UpstreamInit): Promise<Response> {
     });
     req.on("response", (res) => {
       const status = res.statusCode ?? 502;
-      const h = new Headers();
+      const h = liteHeaders();
       const raw = res.rawHeaders;
       for (let i = 0; i < raw.length; i += 2) h.append(raw[i], raw[i + 1]);
       if (NULL_BODY.has(status) || init.method === "HEAD") {
@@ -146,6 +147,15 @@ export interface RawBody {
  */
 export function takeRawBody(res: Response): RawBody | undefined {
   return res instanceof NodeResponse ? res.takeRaw() : undefined;
+}
+
+/**
+ * A Response whose body is `raw`, for code that relays an upstream body on Node: the server
+ * (runtime/serve.ts) writes it straight to the socket with `takeRawBody`; any other reader gets
+ * an ordinary web stream on first use of `body`, `text()`, ...
+ */
+export function rawResponse(status: number, headers: Headers, raw: RawBody): Response {
+  return new NodeResponse(status, "", headers, raw) as unknown as Response;
 }
 
 /** One node:http response body, handed to exactly one reader (raw or web stream). */
@@ -219,13 +229,13 @@ class NodeResponse {
   readonly redirected = false;
   readonly type = "basic";
   readonly url = "";
-  #raw?: NodeBody;
+  #raw?: RawBody;
   #web?: Response;
   constructor(
     readonly status: number,
     readonly statusText: string,
     readonly headers: Headers,
-    raw: NodeBody,
+    raw: RawBody,
   ) {
     this.ok = status >= 200 && status < 300;
     this.#raw = raw;

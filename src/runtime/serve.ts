@@ -6,6 +6,7 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { Buffer } from "node:buffer";
 import type { Socket } from "node:net";
 import { isDeno } from "./info.ts";
+import { type RawBody, takeRawBody } from "./http_client.ts";
 
 /** A fetch-style request handler. */
 export type Handler = (request: Request) => Response | Promise<Response>;
@@ -91,16 +92,25 @@ function startDeno(opts: ServeOptions): Promise<RunningServer> {
 
 async function startNode(opts: ServeOptions): Promise<RunningServer> {
   const { createAdaptorServer } = await import("@hono/node-server");
+  // One shared answer for "written already": @hono/node-server only reads its headers.
+  const alreadySent = new Response(null, { headers: { [ALREADY_SENT]: "1" } });
   const server = createAdaptorServer({
     fetch: async (req: Request, env: unknown) => {
-      incomingOf.set(req, (env as { incoming: IncomingMessage }).incoming);
+      const ex = env as { incoming: IncomingMessage; outgoing: ServerResponse };
+      exchangeOf.set(req, { incoming: ex.incoming, outgoing: ex.outgoing, bodyTaken: false });
       const res = await opts.fetch(req);
+      // A relayed upstream body (http_client's raw body): straight to the socket, no web stream.
+      const raw = takeRawBody(res);
+      if (raw) {
+        writeRaw(res, raw, (env as { outgoing: ServerResponse }).outgoing);
+        return alreadySent;
+      }
       if (!res.body) return res;
       // Write streamed bodies ourselves: @hono/node-server flushes the headers in a write of
       // their own (or waits a timer tick to look for the end of the body); here they leave
       // with the first chunk, one syscall, and every chunk goes out as soon as it arrives.
       writeResponse(res, (env as { outgoing: ServerResponse }).outgoing);
-      return new Response(null, { headers: { [ALREADY_SENT]: "1" } });
+      return alreadySent;
     },
     // Keep the runtime's own Request/Response classes: ccmux code may use instanceof.
     overrideGlobalObjects: false,
@@ -150,8 +160,54 @@ async function startNode(opts: ServeOptions): Promise<RunningServer> {
   };
 }
 
-/** Node: each served Request's node:http message, for readBodyDirect. */
-const incomingOf = new WeakMap<Request, IncomingMessage>();
+/** Node: each served Request's node:http exchange, for readBodyDirect and clientSignal. */
+interface NodeExchange {
+  incoming: IncomingMessage;
+  outgoing: ServerResponse;
+  bodyTaken: boolean;
+}
+const exchangeOf = new WeakMap<Request, NodeExchange>();
+
+/**
+ * A signal that fires when the client goes away before its response has been sent. For a
+ * request served by startServer on Node, a small stand-in watching the response's `close`
+ * (Request.signal would cost an AbortController per request); otherwise `req.signal`. Only
+ * `aborted`, `reason` and abort listeners are supported.
+ */
+export function clientSignal(req: Request): AbortSignal {
+  const ex = exchangeOf.get(req);
+  return ex ? new CloseSignal(ex.outgoing) as unknown as AbortSignal : req.signal;
+}
+
+/**
+ * The request's headers as node:http received them (name, value, name, value, ...; names as
+ * sent) for a request served by startServer on Node; undefined otherwise. Reading them all
+ * from here spares building the full web Headers that iterating `req.headers` would.
+ */
+export function requestHeaderPairs(req: Request): readonly string[] | undefined {
+  return exchangeOf.get(req)?.incoming.rawHeaders;
+}
+
+class CloseSignal {
+  aborted = false;
+  reason: unknown = undefined;
+  #listeners: (() => void)[] = [];
+  constructor(out: ServerResponse) {
+    out.once("close", () => {
+      if (out.writableFinished) return;
+      this.aborted = true;
+      this.reason = new Error("client closed the request");
+      for (const l of this.#listeners.splice(0)) l();
+    });
+  }
+  addEventListener(_type: "abort", listener: () => void): void {
+    if (!this.#listeners.includes(listener)) this.#listeners.push(listener);
+  }
+  removeEventListener(_type: "abort", listener: () => void): void {
+    const i = this.#listeners.indexOf(listener);
+    if (i !== -1) this.#listeners.splice(i, 1);
+  }
+}
 
 /**
  * The body of a request served by startServer on Node, read straight from node:http: the
@@ -160,9 +216,11 @@ const incomingOf = new WeakMap<Request, IncomingMessage>();
  * memory). null when not available (Deno, another server, body already read): use the Request.
  */
 export function readBodyDirect(req: Request): Promise<Uint8Array> | null {
-  const incoming = incomingOf.get(req);
-  if (!incoming || incoming.readableDidRead || incoming.readableEnded) return null;
-  incomingOf.delete(req);
+  const ex = exchangeOf.get(req);
+  if (!ex || ex.bodyTaken) return null;
+  const incoming = ex.incoming;
+  if (incoming.readableDidRead || incoming.readableEnded) return null;
+  ex.bodyTaken = true;
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let total = 0;
@@ -182,11 +240,67 @@ export function readBodyDirect(req: Request): Promise<Uint8Array> | null {
 /** @hono/node-server's marker for "the handler wrote the response itself". */
 const ALREADY_SENT = "x-hono-already-sent";
 
+/** The plain header record node:http takes, from a web Headers. */
+function headerRecord(h: Headers): Record<string, string> {
+  const out: Record<string, string> = {};
+  h.forEach((value, name) => (out[name] = value));
+  return out;
+}
+
+/**
+ * Writes a raw body to a Node ServerResponse as writeResponse does a web stream: headers with
+ * the first chunk, writes corked until the next event-loop turn, backpressure pauses the
+ * source, a closed client cancels it.
+ */
+function writeRaw(res: Response, raw: RawBody, out: ServerResponse): void {
+  out.writeHead(res.status, headerRecord(res.headers));
+  let finished = false;
+  out.once("close", () => {
+    if (!finished) {
+      finished = true;
+      raw.cancel();
+    }
+  });
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    if (!finished) out.uncork();
+  };
+  const resume = () => raw.resume();
+  raw.start({
+    data(chunk) {
+      if (finished) return;
+      if (out.destroyed) {
+        finished = true;
+        raw.cancel();
+        return;
+      }
+      if (!corked) {
+        corked = true;
+        out.cork();
+        setImmediate(uncork);
+      }
+      if (!out.write(chunk)) {
+        raw.pause();
+        out.once("drain", resume);
+      }
+    },
+    end() {
+      if (finished) return;
+      finished = true;
+      out.end();
+    },
+    error(e) {
+      if (finished) return;
+      finished = true;
+      out.destroy(e);
+    },
+  });
+}
+
 /** Streams a web Response to a Node ServerResponse with backpressure; a closed client cancels. */
 function writeResponse(res: Response, out: ServerResponse): void {
-  const headers: Record<string, string> = {};
-  res.headers.forEach((value, name) => (headers[name] = value));
-  out.writeHead(res.status, headers);
+  out.writeHead(res.status, headerRecord(res.headers));
   const reader = res.body!.getReader();
   let finished = false;
   out.once("close", () => {
