@@ -32,6 +32,12 @@ export interface AppOptions {
 
 /** A running ccmux app: hand `fetch` to a server; `reload` swaps the config for new requests. */
 export interface CcmuxApp {
+  /**
+   * The request handler. On Deno it answers with web Responses. On Node, served by
+   * runtime/serve.ts, a relayed upstream answer is a Response-like object (status, headers with
+   * get/has/forEach, body/text() built on demand) that serve.ts writes straight to the socket;
+   * do not rely on `instanceof Response` there.
+   */
   fetch: (request: Request, ...rest: unknown[]) => Response | Promise<Response>;
   hono: Hono;
   readonly config: Config;
