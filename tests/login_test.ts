@@ -466,13 +466,24 @@ describe("ccmux login usage", () => {
   });
 });
 
+/**
+ * A port that is free now, for tests that must name a fixed port before ccmux binds it. Taken
+ * below Linux's ephemeral range (32768+) so that the port-0 servers and outgoing connections
+ * of tests running at the same time cannot grab it in between.
+ */
 async function freePort(): Promise<number> {
   const { createServer } = await import("node:net");
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
+  for (;;) {
+    const candidate = 20000 + Math.floor(Math.random() * 10000);
+    const s = createServer();
+    const ok = await new Promise<boolean>((r) => {
+      s.once("error", () => r(false));
+      s.listen(candidate, "127.0.0.1", () => r(true));
+    });
+    if (!ok) continue;
+    await new Promise<void>((r) => s.close(() => r()));
+    return candidate;
+  }
 }
 
 describe("login building blocks (in-process)", () => {
