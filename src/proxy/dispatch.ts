@@ -270,28 +270,27 @@ function relay(
     carry = cut === 0 ? bytes : bytes.subarray(cut);
     return cut > 0 ? bytes.subarray(0, cut) : undefined;
   };
+  /** Where relayed bytes go: the raw body's handlers on Node, a web stream's controller else. */
+  type Sink = { data(b: Uint8Array): void; end(): void; error(e: Error): void };
   /** A normal end: whatever the upstream sent last goes out as it is. */
-  const close = (controller: ReadableStreamDefaultController<Uint8Array>) => {
-    if (carry) controller.enqueue(carry);
+  const close = (sink: Sink) => {
+    if (carry) sink.data(carry);
     carry = undefined;
-    controller.close();
+    sink.end();
     end();
   };
-  const brokeWhy = (e: unknown): string =>
-    ac.signal.aborted && String(ac.signal.reason).includes("timeout")
+  /** An upstream failure after the first byte: an SSE error event, else the error itself. */
+  const broke = (e: unknown, sink: Sink) => {
+    if (ended) return;
+    const why = ac.signal.aborted && String(ac.signal.reason).includes("timeout")
       ? "upstream timeout"
       : describeError(e);
-  const broke = (e: unknown, controller: ReadableStreamDefaultController<Uint8Array>) => {
-    if (ended) return;
-    const why = brokeWhy(e);
     end(`upstream failed mid-response: ${why}`);
     if (sse) {
       carry = undefined;
-      controller.enqueue(
-        Buffer.from(sseErrorEvent(`ccmux: the upstream response broke off (${why})`)),
-      );
-      controller.close();
-    } else controller.error(e);
+      sink.data(Buffer.from(sseErrorEvent(`ccmux: the upstream response broke off (${why})`)));
+      sink.end();
+    } else sink.error(e instanceof Error ? e : new Error(String(e)));
   };
   const cancel = () => {
     end("client closed");
@@ -309,24 +308,8 @@ function relay(
             const out = take(value);
             if (out) handlers.data(out);
           },
-          end() {
-            if (carry) handlers.data(carry);
-            carry = undefined;
-            handlers.end();
-            end();
-          },
-          error(e) {
-            if (ended) return;
-            const why = brokeWhy(e);
-            end(`upstream failed mid-response: ${why}`);
-            if (sse) {
-              carry = undefined;
-              handlers.data(
-                Buffer.from(sseErrorEvent(`ccmux: the upstream response broke off (${why})`)),
-              );
-              handlers.end();
-            } else handlers.error(e instanceof Error ? e : new Error(String(e)));
-          },
+          end: () => close(handlers),
+          error: (e) => broke(e, handlers),
         });
       },
       pause: () => raw.pause(),
@@ -340,7 +323,15 @@ function relay(
   }
 
   const reader = upstream!.getReader();
+  let sink: Sink;
   const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      sink = {
+        data: (b) => controller.enqueue(b),
+        end: () => controller.close(),
+        error: (e) => controller.error(e),
+      };
+    },
     async pull(controller) {
       // Loop until something is enqueued: a pull that enqueues nothing is not called again.
       for (;;) {
@@ -348,11 +339,11 @@ function relay(
         try {
           chunk = await reader.read();
         } catch (e) {
-          broke(e, controller);
+          broke(e, sink);
           return;
         }
         if (chunk.done) {
-          close(controller);
+          close(sink);
           return;
         }
         const out = take(chunk.value);
