@@ -1,14 +1,12 @@
 // Header rules for the Anthropic pass-through (CONTRACT §6): what of the client's request goes
 // upstream, which credentials are set, and what of the upstream response comes back.
 
+/** Hop-by-hop headers (RFC 9110 §7.6.1): never passed on in either direction. */
+const HOP_BY_HOP = ["connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade"];
+
 /** Request headers never forwarded upstream: hop-by-hop, recomputed, credentials, ccmux's own. */
 const DROP_REQUEST = new Set([
-  "connection",
-  "keep-alive",
-  "transfer-encoding",
-  "te",
-  "trailer",
-  "upgrade",
+  ...HOP_BY_HOP,
   "host",
   "content-length",
   // Upstream is asked for identity encoding so bytes stream through unchanged and can be
@@ -23,14 +21,10 @@ const DROP_REQUEST = new Set([
 
 /** Response headers not copied back: hop-by-hop and the ones the runtime recomputes. */
 const DROP_RESPONSE = new Set([
-  "connection",
-  "keep-alive",
-  "transfer-encoding",
-  "te",
-  "trailer",
-  "upgrade",
+  ...HOP_BY_HOP,
   "content-length",
-  // fetch() decodes compressed bodies, so the header would lie about the bytes we send.
+  // Upstream is asked for identity; should one compress anyway (Deno's fetch decodes it), the
+  // header would lie about the bytes we send.
   "content-encoding",
   "set-cookie",
 ]);
