@@ -1,7 +1,7 @@
 // `ccmux env`: the settings that point Claude Code at this ccmux, for `eval "$(ccmux env)"`.
 import { parseCommand } from "./args.ts";
-import { CliError, type Io, UsageError } from "./io.ts";
-import { ConfigError, loadConfig } from "../config/mod.ts";
+import { type Io, UsageError } from "./io.ts";
+import { loadConfig } from "../config/mod.ts";
 
 const USAGE = `Usage: ccmux env [--config FILE] [--shell sh|fish|powershell]
 
@@ -26,13 +26,7 @@ export function run(argv: string[], io: Io): Promise<number> {
       "env",
     );
   }
-  let config;
-  try {
-    config = loadConfig({ env: io.env, file: args.values.config as string | undefined });
-  } catch (e) {
-    if (e instanceof ConfigError) throw new CliError(e.message);
-    throw e;
-  }
+  const config = loadConfig({ env: io.env, file: args.values.config as string | undefined });
   const host = config.server.host.includes(":") && !config.server.host.startsWith("[")
     ? `[${config.server.host}]`
     : config.server.host;

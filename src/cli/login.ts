@@ -2,7 +2,7 @@
 // stays empty; tokens are never printed.
 import { intFlag, parseCommand } from "./args.ts";
 import { CliError, type Io, UsageError } from "./io.ts";
-import { type Config, ConfigError, loadConfig } from "../config/mod.ts";
+import { type Config, loadConfig } from "../config/mod.ts";
 import { configuredAccounts, resolveOAuth } from "../auth/kinds.ts";
 import { login, LoginError } from "../auth/login.ts";
 import { TokenFileError } from "../auth/token_store.ts";
@@ -44,13 +44,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   const timeoutS = intFlag(args.values.timeout, "timeout", "login", 1, 86_400) ?? 300;
-  let config: Config;
-  try {
-    config = loadConfig({ env: io.env, file: args.values.config as string | undefined });
-  } catch (e) {
-    if (e instanceof ConfigError) throw new CliError(e.message);
-    throw e;
-  }
+  const config = loadConfig({ env: io.env, file: args.values.config as string | undefined });
   const id = args.positionals[0] ?? pickAccount(config);
   // An ID with no known kind is a bad argument (exit 2), not a failed sign-in.
   if (!resolveOAuth(config, id)) {

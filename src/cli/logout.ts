@@ -3,7 +3,8 @@
 // never leaves a usable token behind; a failed revoke is a warning.
 import { parseCommand } from "./args.ts";
 import { CliError, type Io, UsageError } from "./io.ts";
-import { loadTokenConfig, withTokenErrors } from "./token.ts";
+import { withTokenErrors } from "./token.ts";
+import { loadConfig } from "../config/load.ts";
 import { TokenStore } from "../auth/token_store.ts";
 import { resolveOAuth } from "../auth/kinds.ts";
 import { revokeRecord } from "../auth/revoke.ts";
@@ -33,7 +34,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
   const id = args.positionals[0];
   if (id === undefined) throw new UsageError("missing account ID", "logout");
-  const config = loadTokenConfig(io, args.values.config as string | undefined);
+  const config = loadConfig({ env: io.env, file: args.values.config as string | undefined });
   const store = new TokenStore(config.auth.token_file);
   // Read first so a missing account never creates the folder or takes the lock.
   const exists = Object.hasOwn(await withTokenErrors(() => store.read()), id);

@@ -70,6 +70,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       io.err(`ccmux: ${e.message}\n`);
       return e.code;
     }
+    // Everything else, a ConfigError included (its message names the file and each key): exit 1.
     io.err(`ccmux: ${e instanceof Error ? e.message : String(e)}\n`);
     if (process.env.CCMUX_DEBUG) io.err(`${(e as Error)?.stack}\n`);
     return 1;

@@ -2,7 +2,7 @@
 // to 10 s) and exit 0; SIGHUP reloads the config file (an invalid one is logged and ignored).
 import { intFlag, parseCommand } from "./args.ts";
 import { CliError, type Io } from "./io.ts";
-import { ConfigError, isLoopbackHost, loadConfig } from "../config/mod.ts";
+import { isLoopbackHost, loadConfig } from "../config/mod.ts";
 import type { Config } from "../config/types.ts";
 import { createApp } from "../proxy/app.ts";
 import type { TokenSource } from "../proxy/provider.ts";
@@ -49,13 +49,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     }
     return config;
   };
-  let config: Config;
-  try {
-    config = load();
-  } catch (e) {
-    if (e instanceof ConfigError) throw new CliError(e.message);
-    throw e;
-  }
+  let config = load();
   for (const w of config.warnings) io.err(`ccmux: warning: ${w}\n`);
 
   const makeTokens = (c: Config): TokenSource | undefined =>

@@ -1,7 +1,8 @@
 // `ccmux status`: the signed-in accounts and their expiry. Never prints a secret.
 import { parseCommand } from "./args.ts";
 import type { Io } from "./io.ts";
-import { loadTokenConfig, withTokenErrors } from "./token.ts";
+import { withTokenErrors } from "./token.ts";
+import { loadConfig } from "../config/load.ts";
 import { TokenStore } from "../auth/token_store.ts";
 import { resolveOAuth } from "../auth/kinds.ts";
 import type { TokenRecord } from "../auth/types.ts";
@@ -39,7 +40,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     io.out(USAGE);
     return 0;
   }
-  const config = loadTokenConfig(io, args.values.config as string | undefined);
+  const config = loadConfig({ env: io.env, file: args.values.config as string | undefined });
   const store = new TokenStore(config.auth.token_file);
   const doc = await withTokenErrors(() => store.read());
   const now = Date.now();

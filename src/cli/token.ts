@@ -2,8 +2,7 @@
 // when it expires within refresh_skew_s. Stdout carries only the token.
 import { parseCommand } from "./args.ts";
 import { CliError, type Io, UsageError } from "./io.ts";
-import { ConfigError, loadConfig } from "../config/mod.ts";
-import type { Config } from "../config/types.ts";
+import { loadConfig } from "../config/mod.ts";
 import { TokenFileError, TokenStore } from "../auth/token_store.ts";
 import { LoginRequiredError, RefreshError, TokenManager } from "../auth/refresh.ts";
 import { LockTimeoutError } from "../auth/lock.ts";
@@ -41,7 +40,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   if (args.values.json && args.values.env) {
     throw new UsageError("--json and --env cannot be used together", "token");
   }
-  const config = loadTokenConfig(io, args.values.config as string | undefined);
+  const config = loadConfig({ env: io.env, file: args.values.config as string | undefined });
   const store = new TokenStore(config.auth.token_file);
   const id = await pickAccount(store, args.positionals[0]);
   const rec = await withTokenErrors(() =>
@@ -63,16 +62,6 @@ export async function run(argv: string[], io: Io): Promise<number> {
     io.out(`${rec.access_token}\n`);
   }
   return 0;
-}
-
-/** The config for the token commands; a broken config is exit 1 with its message. */
-export function loadTokenConfig(io: Io, file: string | undefined): Config {
-  try {
-    return loadConfig({ env: io.env, file });
-  } catch (e) {
-    if (e instanceof ConfigError) throw new CliError(e.message);
-    throw e;
-  }
 }
 
 /** ID as given, else the only account; several accounts → usage error listing them. */
