@@ -33,7 +33,7 @@ const BASH_SCHEMA = {
 const PNG =
   "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
 
-/** What Claude Code sends (CLAUDE_CODE_FACTS.md), trimmed to a few tools and turns. */
+/** What Claude Code really sends, trimmed to a few tools and turns. */
 function claudeCodeBody(): AnthropicRequest {
   return {
     model: "claude-sonnet-5",

@@ -369,7 +369,7 @@ export function renderReport(r: Results): string {
     for (const [n, why] of Object.entries(r.unavailable)) L.push(`- ${n}: ${why.split("\n")[0]}`);
     L.push("");
   }
-  L.push("## Targets (issue 9)", "", "| target | measured | result |", "|---|---|---|");
+  L.push("## Targets", "", "| target | measured | result |", "|---|---|---|");
   for (const x of t) {
     L.push(
       `| ${x.target} | ${x.measured} | ${x.pass === null ? "n/a" : x.pass ? "pass" : "**FAIL**"} |`,

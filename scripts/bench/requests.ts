@@ -1,5 +1,5 @@
 // Request bodies and headers for the benchmark: a small request (~400 B) and a ~50 KB one
-// shaped like Claude Code's (CLAUDE_CODE_FACTS.md): three system blocks (two with
+// shaped like what Claude Code really sends: three system blocks (two with
 // cache_control), ~20 tools with draft 2020-12 JSON Schemas, several turns with tool_use and
 // tool_result, thinking, context_management, output_config, metadata.user_id, `?beta=true`.
 

@@ -1,4 +1,4 @@
-// Request bodies shaped like Claude Code's (CLAUDE_CODE_FACTS.md): three system blocks, ~24
+// Request bodies shaped like what Claude Code really sends: three system blocks, ~24
 // tools with draft 2020-12 JSON Schemas, adaptive thinking on main requests, and haiku
 // requests with thinking enabled (budget 31999, max_tokens 32000).
 

@@ -1,4 +1,4 @@
-// Whole HTTP requests shaped like Claude Code's (CLAUDE_CODE_FACTS.md): POST
+// Whole HTTP requests shaped like what Claude Code really sends: POST
 // /v1/messages?beta=true, its headers and betas, and a ~64 KB streaming body with ~24 tools,
 // system blocks with cache_control, tool results and a trailing role "system" message.
 // The bodies come from cc_requests.ts; this adds the conversation, the headers and the bytes.
