@@ -35,6 +35,27 @@ describe("help and version", () => {
     assert.match(r.stderr, /Usage: ccmux/);
   });
 
+  test("every --config flag's help names the same default lookup", async () => {
+    const texts = new Set<string>();
+    for (
+      const args of [
+        ...COMMANDS.filter((c) => c !== "config").map((c) => [c]),
+        ["config", "check"],
+        ["service", "print"],
+      ]
+    ) {
+      const r = await runCli([...args, "--help"], { env });
+      assert.equal(r.code, 0, r.stderr);
+      const m = /^ {2}--config FILE {3}config file \(default: (.*\n(?: {18}.*\n)*)/m.exec(r.stdout);
+      assert.ok(m, `ccmux ${args.join(" ")} --help has no --config line:\n${r.stdout}`);
+      texts.add(m[0].split("\n").slice(0, 2).join("\n"));
+    }
+    assert.deepEqual([...texts], [
+      "  --config FILE   config file (default: $CCMUX_CONFIG, else $CCMUX_HOME/config.toml,\n" +
+      "                  else ~/.claude-code-mux/config.toml)",
+    ]);
+  });
+
   for (const c of COMMANDS) {
     test(`ccmux ${c} --help exits 0 with its usage`, async () => {
       const r = await runCli([c, "--help"], { env });
@@ -48,11 +69,17 @@ describe("usage errors", () => {
   const cases: [string[], RegExp][] = [
     [["frobnicate"], /^ccmux: unknown command 'frobnicate'\n/],
     [["--frobnicate"], /^ccmux: unknown flag '--frobnicate'\n/],
-    [["token", "--bogus"], /^ccmux: Unknown option '--bogus'\nRun 'ccmux token --help'/],
+    // One wording for a bad flag, before the command or after it.
+    [["-v"], /^ccmux: unknown flag '-v'\n/],
+    [["token", "--bogus"], /^ccmux: unknown flag '--bogus'\nRun 'ccmux token --help'/],
+    [["status", "-x"], /^ccmux: unknown flag '-x'\nRun 'ccmux status --help'/],
     [
       ["config", "check", "--bogus"],
-      /^ccmux: Unknown option '--bogus'\nRun 'ccmux config check --help'/,
+      /^ccmux: unknown flag '--bogus'\nRun 'ccmux config check --help'/,
     ],
+    [["token", "--config"], /^ccmux: missing value for flag '--config'\nRun 'ccmux token/],
+    [["serve", "-p"], /^ccmux: missing value for flag '--port'\nRun 'ccmux serve/],
+    [["status", "--json=yes"], /^ccmux: flag '--json' takes no value\nRun 'ccmux status/],
     [["config", "frob"], /^ccmux: unknown config command 'frob'/],
     [["serve", "--port", "http"], /^ccmux: invalid value 'http' for --port/],
     [["env", "--shell", "tcsh"], /^ccmux: invalid value 'tcsh' for --shell/],
@@ -96,7 +123,7 @@ describe("config check", () => {
       `[server]\napi_key = "$CCMUX_TEST_UNSET"\n`,
       /server\.api_key \(line 2\): environment variable CCMUX_TEST_UNSET is not set/,
     ],
-    ["invalid TOML", `[server\n`, /\(toml\) \(line 1\)/],
+    ["invalid TOML", `[server\n`, /\(toml\) \(line 1, column 8\)/],
   ];
   for (const [name, text, re] of broken) {
     test(`${name}: exit 1 naming the key and line`, async () => {

@@ -407,14 +407,6 @@ describe("ccmux login --paste", () => {
 });
 
 describe("ccmux login usage", () => {
-  test("ID omitted with no configured account lists the choices (exit 2)", async () => {
-    const home = tempHome();
-    cleanups.push(home.cleanup);
-    const r = await runCli(["login"], { env: baseEnv(home.dir) });
-    assert.equal(r.code, 2);
-    assert.match(r.stderr, /^ccmux: which account\?.*claude-max, anthropic-console, openai/m);
-  });
-
   test("ID omitted with two configured accounts lists them (exit 2)", async () => {
     const home = tempHome();
     cleanups.push(home.cleanup);

@@ -505,9 +505,9 @@ describe("selectRoute: rules left unset, custom regexes, fallback", () => {
     assert.equal(d.candidates[0].provider.base_url, "https://api.anthropic.com");
   });
 
-  test("one provider, no [[models]]: a router target is sent unchanged", () => {
+  test("one provider, no [[models]]: a provider/model target is sent to it", () => {
     const cfg = parseConfig(
-      `[router]\nbackground = "claude-haiku-4-5"\n\n` +
+      `[router]\nbackground = "a/claude-haiku-4-5"\n\n` +
         `[[providers]]\nname = "a"\nprovider_type = "anthropic"\napi_key = "$KEY"\n`,
       "one.toml",
       ENV,

@@ -163,7 +163,7 @@ describe("ccmux token", { timeout: 300_000 }, () => {
         scopes: rec.scopes,
       });
       const env = await cli(["token", "--env", "claude-max"], s.env);
-      assert.equal(env.stdout, `ANTHROPIC_AUTH_TOKEN=${rec.access_token}\n`);
+      assert.equal(env.stdout, `export ANTHROPIC_AUTH_TOKEN='${rec.access_token}'\n`);
       const both = await cli(["token", "--env", "--json"], s.env);
       assert.equal(both.code, 2);
       assert.equal(both.stdout, "");

@@ -149,8 +149,10 @@ function classify(captured: { status: number; body: string } | undefined, where:
   if ((status === 400 || status === 401) && code && DEAD_CODES.has(code)) {
     return { dead: description ? `${code}: ${description}` : code };
   }
-  const detail = code ? `${code}${description ? `: ${description}` : ""}` : `HTTP ${status}`;
-  return { error: new RefreshError(`refresh failed at ${where}: ${detail} (HTTP ${status})`) };
+  const detail = code
+    ? `${code}${description ? `: ${description}` : ""} (HTTP ${status})`
+    : `HTTP ${status}`;
+  return { error: new RefreshError(`refresh failed at ${where}: ${detail}`) };
 }
 
 /** `{error, error_description}` (RFC 6749) or OpenAI's `{error: {code, message}}`. */

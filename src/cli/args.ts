@@ -44,11 +44,28 @@ export function parseCommand<O extends Options>(argv: string[], spec: CommandSpe
   return { values, positionals: result.positionals, help };
 }
 
+/**
+ * node:util's messages in ccmux's own wording (the one main.ts uses for a flag before the
+ * command): "unknown flag '--x'", "missing value for flag '--port'", "flag '--json' takes no
+ * value".
+ */
 function cleanParseError(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
   // node: "Unknown option '--x'. To specify a positional argument starting with a '-', ..."
-  return msg.split(/\.\s/)[0].replace(/\.$/, "");
+  const first = msg.split(/\.\s/)[0].replace(/\.$/, "");
+  let m = /^Unknown option '([^']+)'/.exec(first);
+  if (m) return `unknown flag '${m[1]}'`;
+  m = /^Option '(?:-\w, )?(-{1,2}[^' ]+)(?: <value>)?' argument missing/.exec(first);
+  if (m) return `missing value for flag '${m[1]}'`;
+  m = /^Option '(?:-\w, )?(-{1,2}[^' ]+)' does not take an argument/.exec(first);
+  if (m) return `flag '${m[1]}' takes no value`;
+  return first.charAt(0).toLowerCase() + first.slice(1);
 }
+
+/** The `--config` line of every command's help, so each shows the same lookup. */
+export const CONFIG_FLAG_HELP =
+  "  --config FILE   config file (default: $CCMUX_CONFIG, else $CCMUX_HOME/config.toml,\n" +
+  "                  else ~/.claude-code-mux/config.toml)";
 
 /** Reads an integer flag, or throws UsageError. */
 export function intFlag(

@@ -1,5 +1,5 @@
 // `ccmux config check` and `ccmux config show`.
-import { parseCommand } from "./args.ts";
+import { CONFIG_FLAG_HELP, parseCommand } from "./args.ts";
 import { type Io, UsageError } from "./io.ts";
 import { ConfigError, configPath, loadConfig, showConfig } from "../config/mod.ts";
 
@@ -10,7 +10,7 @@ const USAGE = `Usage: ccmux config check [--config FILE]
   show    print the effective config as TOML, secrets shown as "***"
 
 Flags:
-  --config FILE   config file (default: $CCMUX_CONFIG, else ~/.claude-code-mux/config.toml)
+${CONFIG_FLAG_HELP}
 `;
 
 export function run(argv: string[], io: Io): number {

@@ -15,6 +15,8 @@ export interface Io {
   stdin: () => AsyncIterable<Uint8Array | string>;
   /** True when stderr is a terminal (colors, prompts). */
   isTty: boolean;
+  /** True when stdin is a terminal (a prompt can be answered). */
+  stdinTty?: boolean;
 }
 
 /** The process's real streams. */
@@ -31,6 +33,9 @@ export function processIo(): Io {
     // `ccmux token` does not need.
     get isTty() {
       return Boolean(process.stderr.isTTY);
+    },
+    get stdinTty() {
+      return Boolean(process.stdin.isTTY);
     },
   };
 }

@@ -1,31 +1,34 @@
-// `ccmux login [ID]`: OAuth 2.0 + PKCE sign-in (CONTRACT §5). Messages go to stderr; stdout
-// stays empty; tokens are never printed.
-import { intFlag, parseCommand } from "./args.ts";
+// `ccmux login [ID]`: OAuth 2.0 + PKCE sign-in (docs/OAUTH_SETUP.md). Messages go to stderr;
+// stdout stays empty; tokens are never printed.
+import { CONFIG_FLAG_HELP, intFlag, parseCommand } from "./args.ts";
 import { CliError, type Io, UsageError } from "./io.ts";
 import { type Config, loadConfig } from "../config/mod.ts";
 import { configuredAccounts, resolveOAuth } from "../auth/kinds.ts";
 import { login, LoginError } from "../auth/login.ts";
+import { type LineReader, readLines } from "../auth/paste_input.ts";
 import { TokenFileError } from "../auth/token_store.ts";
 import { browserUnavailable, openBrowser } from "../runtime/browser.ts";
 
 const USAGE = `Usage: ccmux login [ID] [--no-browser] [--paste] [--timeout S] [--config FILE]
 
 Signs in to OAuth account ID (OAuth 2.0 + PKCE) and saves it in the token file.
-ID may be left out when the config names exactly one OAuth account. An ID without an
-[oauth.ID] table uses the kind of that name: claude-max or anthropic (Claude Pro/Max),
-anthropic-console (API key), openai (ChatGPT/Codex).
+Without ID: the one OAuth account the config names, or claude-max when it names none; when
+it names several, a terminal is asked which (elsewhere that is a usage error listing them).
+An ID without an [oauth.ID] table uses the kind of that name: claude-max or anthropic
+(Claude Pro/Max), anthropic-console (API key), openai (ChatGPT/Codex).
 
 Flags:
-      --no-browser  print the sign-in URL without opening a browser
-      --paste       no callback server: paste the code (CODE#STATE) or the final URL
-      --timeout S   give up after S seconds (default 300)
-      --config F    config file (default $CCMUX_HOME/config.toml)
+  --no-browser    print the sign-in URL without opening a browser
+  --paste         no callback server: paste the code (CODE#STATE) or the final URL
+  --timeout S     give up after S seconds (default 300)
+${CONFIG_FLAG_HELP}
 
 On a machine without a browser (SSH), use --paste, or forward the callback port:
 ssh -L PORT:127.0.0.1:PORT host. See docs/OAUTH_SETUP.md.
 `;
 
-const BUILT_IN = ["claude-max", "anthropic-console", "openai"];
+/** The account signed in to when the config names no OAuth account (the embedded default's). */
+const DEFAULT_ACCOUNT = "claude-max";
 
 export async function run(argv: string[], io: Io): Promise<number> {
   const args = parseCommand(argv, {
@@ -44,8 +47,17 @@ export async function run(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   const timeoutS = intFlag(args.values.timeout, "timeout", "login", 1, 86_400) ?? 300;
-  const config = loadConfig({ env: io.env, file: args.values.config as string | undefined });
-  const id = args.positionals[0] ?? pickAccount(config);
+  // Sign-in talks to the OAuth server only: a provider's unset "$VAR" must not stop it.
+  const config = loadConfig({
+    env: io.env,
+    file: args.values.config as string | undefined,
+    lenientEnv: true,
+  });
+  // One reader for stdin: the account prompt takes a line, the paste input the rest.
+  let stdinLines: LineReader | undefined;
+  const stdinReader = () => (stdinLines ??= readLines(io.stdin()));
+  const id = args.positionals[0] ?? await pickAccount(config, io, stdinReader);
+  if (args.positionals[0] === undefined) io.err(`Signing in to account '${id}'.\n`);
   // An ID with no known kind is a bad argument (exit 2), not a failed sign-in.
   if (!resolveOAuth(config, id)) {
     throw new UsageError(
@@ -66,7 +78,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       paste,
       timeoutS,
       say: io.err,
-      stdin: io.stdin,
+      stdin: stdinLines ? () => linesAsBytes(stdinLines!) : io.stdin,
       openBrowser: noBrowser ? undefined : openBrowser,
     });
   } catch (e) {
@@ -91,14 +103,36 @@ export async function run(argv: string[], io: Io): Promise<number> {
   return 0;
 }
 
-/** The one OAuth account the config names, else a usage error listing the choices. */
-function pickAccount(config: Config): string {
+/**
+ * The one OAuth account the config names, else claude-max when it names none. Several: on a
+ * terminal the user picks one; elsewhere a usage error lists them.
+ */
+async function pickAccount(config: Config, io: Io, lines: () => LineReader): Promise<string> {
   const ids = configuredAccounts(config);
+  if (ids.length === 0) return DEFAULT_ACCOUNT;
   if (ids.length === 1) return ids[0];
-  const choices = ids.length ? ids : BUILT_IN;
-  throw new UsageError(
-    `which account? ${ids.length ? "the config names" : "built-in choices:"} ` +
-      `${choices.join(", ")} (ccmux login ID)`,
-    "login",
-  );
+  const choices = `the config names ${ids.join(", ")} (ccmux login ID)`;
+  if (!io.isTty || !io.stdinTty) throw new UsageError(`which account? ${choices}`, "login");
+  io.err(`The config names several OAuth accounts:\n`);
+  ids.forEach((id, i) => io.err(`  ${i + 1}) ${id}\n`));
+  io.err(`Sign in to which one? [1-${ids.length}] `);
+  let answer = "";
+  for await (const line of lines()) {
+    answer = line.trim();
+    break;
+  }
+  const n = /^\d+$/.test(answer) ? Number(answer) : NaN;
+  const picked = n >= 1 && n <= ids.length ? ids[n - 1] : ids.find((id) => id === answer);
+  if (!picked) {
+    throw new UsageError(
+      `${answer ? `no account '${answer}'` : "no account chosen"}: ${choices}`,
+      "login",
+    );
+  }
+  return picked;
+}
+
+/** The rest of an already-started line reader, as the byte stream login() reads. */
+async function* linesAsBytes(reader: LineReader): AsyncGenerator<string> {
+  for await (const line of reader) yield `${line}\n`;
 }

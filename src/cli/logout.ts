@@ -1,7 +1,7 @@
 // `ccmux logout ID`: removes the account from the token file, then revokes its token where the
 // kind has a revocation endpoint. The local removal comes first so a failed or slow revoke
 // never leaves a usable token behind; a failed revoke is a warning.
-import { parseCommand } from "./args.ts";
+import { CONFIG_FLAG_HELP, parseCommand } from "./args.ts";
 import { CliError, type Io, UsageError } from "./io.ts";
 import { withTokenErrors } from "./token.ts";
 import { loadConfig } from "../config/load.ts";
@@ -16,7 +16,7 @@ Removes OAuth account ID from the token file and revokes its refresh token at th
 where the account's kind offers revocation (a failed revocation is only a warning).
 
 Flags:
-      --config  config file (default: $CCMUX_CONFIG or ~/.claude-code-mux/config.toml)
+${CONFIG_FLAG_HELP}
 
 Exit status: 0 removed; 1 the token file cannot be used; 4 no such account.
 `;
@@ -34,7 +34,12 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
   const id = args.positionals[0];
   if (id === undefined) throw new UsageError("missing account ID", "logout");
-  const config = loadConfig({ env: io.env, file: args.values.config as string | undefined });
+  // No provider is contacted: a provider's unset "$VAR" must not stop this command.
+  const config = loadConfig({
+    env: io.env,
+    file: args.values.config as string | undefined,
+    lenientEnv: true,
+  });
   const store = new TokenStore(config.auth.token_file);
   // Read first so a missing account never creates the folder or takes the lock.
   const exists = Object.hasOwn(await withTokenErrors(() => store.read()), id);

@@ -1,6 +1,6 @@
 // `ccmux serve`: runs the proxy in the foreground. SIGTERM/SIGINT drain in-flight requests (up
 // to 10 s) and exit 0; SIGHUP reloads the config file (an invalid one is logged and ignored).
-import { intFlag, parseCommand } from "./args.ts";
+import { CONFIG_FLAG_HELP, intFlag, parseCommand } from "./args.ts";
 import { CliError, type Io } from "./io.ts";
 import { isLoopbackHost, loadConfig } from "../config/mod.ts";
 import type { Config } from "../config/types.ts";
@@ -13,6 +13,11 @@ const USAGE = `Usage: ccmux serve [--config FILE] [--host HOST] [--port PORT]
 
 Runs the Anthropic-compatible proxy in the foreground (default http://127.0.0.1:13456).
 Point Claude Code at it with: eval "$(ccmux env)"
+
+Flags:
+${CONFIG_FLAG_HELP}
+  --host HOST     listen address (overrides server.host)
+  -p, --port P    port, 0 for a free one (overrides server.port)
 
 Signals: SIGTERM/SIGINT finish in-flight requests (up to 10 s) and exit; SIGHUP reloads the
 config file (an invalid file is reported and the running config kept).

@@ -4,8 +4,8 @@ import { realpathSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import process from "node:process";
-import { parseCommand } from "./args.ts";
-import { type Io, UsageError } from "./io.ts";
+import { CONFIG_FLAG_HELP, parseCommand } from "./args.ts";
+import { CliError, type Io, UsageError } from "./io.ts";
 import { configPath, homeDir, loadConfig } from "../config/mod.ts";
 
 const USAGE = `Usage: ccmux service print systemd|launchd [--bin PATH] [--config FILE]
@@ -15,8 +15,10 @@ Prints a service definition that runs 'ccmux serve' with your real paths:
   launchd   a LaunchAgent: ccmux service print launchd > ~/Library/LaunchAgents/com.ccmux.serve.plist
 
 Flags:
-  --bin PATH      the ccmux executable the service runs (default: this one)
-  --config FILE   a config file for the service to pass as --config (default: the usual lookup)
+  --bin PATH      the ccmux executable the service runs (default: this one, when it is
+                  installed; from a source checkout, run 'npm run install:cli' first)
+${CONFIG_FLAG_HELP}
+                  (given, or set in $CCMUX_CONFIG: the service runs serve --config FILE)
 
 See docs/deploy/README.md for the install, reload and log commands.
 `;
@@ -101,12 +103,15 @@ function servicePaths(
   if (bin) command = [resolve(bin)];
   else {
     const self = selfCommand();
-    command = self ?? [join(home, ".local", "bin", "ccmux")];
     if (!self) {
-      io.err(
-        `ccmux: running from source: assuming the service runs ${command[0]} (set --bin)\n`,
+      // A unit naming a file that does not exist fails only when the service starts: refuse now.
+      throw new CliError(
+        "this ccmux runs from its source files, which give a service no stable command: " +
+          "install it first (npm run install:cli, see README.md) and run 'ccmux service print' " +
+          "again, or name the executable with --bin PATH",
       );
     }
+    command = self;
   }
   return {
     home,
@@ -127,7 +132,14 @@ function selfCommand(): string[] | undefined {
   const exe = process.execPath;
   const script = process.argv[1];
   if (!script || resolve(script) === exe || /^ccmux(\.exe)?$/i.test(basename(exe))) return [exe];
-  if (/\.(mjs|cjs|js)$/.test(script)) return [exe, realpathSync(script)];
+  // `ccmux` on PATH may be a symlink to the bundle (npm link): name the bundle itself.
+  let real: string;
+  try {
+    real = realpathSync(script);
+  } catch {
+    return undefined;
+  }
+  if (/\.(mjs|cjs|js)$/.test(real)) return [exe, real];
   return undefined;
 }
 

@@ -1,5 +1,5 @@
 // `ccmux status`: the signed-in accounts and their expiry. Never prints a secret.
-import { parseCommand } from "./args.ts";
+import { CONFIG_FLAG_HELP, parseCommand } from "./args.ts";
 import type { Io } from "./io.ts";
 import { withTokenErrors } from "./token.ts";
 import { loadConfig } from "../config/load.ts";
@@ -14,9 +14,9 @@ Lists the OAuth accounts in the token file: kind, expiry (relative and absolute)
 whether the token can refresh and whether a new sign-in is needed. Never prints a secret.
 
 Flags:
-      --json    print a JSON array of {id, kind, expires_at, expires_in_s, scopes,
-                refreshable, needs_login}
-      --config  config file (default: $CCMUX_CONFIG or ~/.claude-code-mux/config.toml)
+  --json          print a JSON array of {id, kind, expires_at, expires_in_s, scopes,
+                  refreshable, needs_login}
+${CONFIG_FLAG_HELP}
 `;
 
 /** One account as status shows it. */
@@ -40,7 +40,12 @@ export async function run(argv: string[], io: Io): Promise<number> {
     io.out(USAGE);
     return 0;
   }
-  const config = loadConfig({ env: io.env, file: args.values.config as string | undefined });
+  // No provider is contacted: a provider's unset "$VAR" must not stop this command.
+  const config = loadConfig({
+    env: io.env,
+    file: args.values.config as string | undefined,
+    lenientEnv: true,
+  });
   const store = new TokenStore(config.auth.token_file);
   const doc = await withTokenErrors(() => store.read());
   const now = Date.now();

@@ -1,22 +1,24 @@
 // `ccmux token [ID]`: prints a valid access token (like `gh auth token`), refreshing it first
 // when it expires within refresh_skew_s. Stdout carries only the token.
-import { parseCommand } from "./args.ts";
+import { CONFIG_FLAG_HELP, parseCommand } from "./args.ts";
 import { CliError, type Io, UsageError } from "./io.ts";
+import { exportLine, pickShell } from "./shell.ts";
 import { loadConfig } from "../config/mod.ts";
 import { TokenFileError, TokenStore } from "../auth/token_store.ts";
 import { LoginRequiredError, RefreshError, TokenManager } from "../auth/refresh.ts";
 import { LockTimeoutError } from "../auth/lock.ts";
 
-const USAGE = `Usage: ccmux token [ID] [--json | --env] [--refresh] [--config FILE]
+const USAGE = `Usage: ccmux token [ID] [--json | --env [--shell SHELL]] [--refresh] [--config FILE]
 
 Prints a valid access token for OAuth account ID, refreshing it first when it expires within
 auth.refresh_skew_s (default 5 minutes). ID may be left out when exactly one account exists.
 
 Flags:
-      --json     print {id, access_token, token_type, expires_at, scopes}
-      --env      print ANTHROPIC_AUTH_TOKEN=<token>
-      --refresh  refresh even when the token is still valid
-      --config   config file (default: $CCMUX_CONFIG or ~/.claude-code-mux/config.toml)
+  --json          print {id, access_token, token_type, expires_at, scopes}
+  --env           print export ANTHROPIC_AUTH_TOKEN=<token>, for eval "$(ccmux token --env)"
+  --shell SHELL   with --env: sh, fish or powershell syntax (default: from $SHELL, else sh)
+  --refresh       refresh even when the token is still valid
+${CONFIG_FLAG_HELP}
 
 Exit status: 0 ok; 1 error (network, server, unreadable file); 4 sign-in needed.
 `;
@@ -29,6 +31,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       json: { type: "boolean" },
       env: { type: "boolean" },
       refresh: { type: "boolean" },
+      shell: { type: "string" },
       config: { type: "string" },
     },
     maxPositionals: 1,
@@ -40,7 +43,16 @@ export async function run(argv: string[], io: Io): Promise<number> {
   if (args.values.json && args.values.env) {
     throw new UsageError("--json and --env cannot be used together", "token");
   }
-  const config = loadConfig({ env: io.env, file: args.values.config as string | undefined });
+  if (args.values.shell !== undefined && !args.values.env) {
+    throw new UsageError("--shell goes with --env", "token");
+  }
+  const shell = args.values.env ? pickShell(args.values.shell, io, "token") : "sh";
+  // No provider is contacted: a provider's unset "$VAR" must not stop this command.
+  const config = loadConfig({
+    env: io.env,
+    file: args.values.config as string | undefined,
+    lenientEnv: true,
+  });
   const store = new TokenStore(config.auth.token_file);
   const id = await pickAccount(store, args.positionals[0]);
   const rec = await withTokenErrors(() =>
@@ -57,7 +69,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       }) + "\n",
     );
   } else if (args.values.env) {
-    io.out(`ANTHROPIC_AUTH_TOKEN=${rec.access_token}\n`);
+    io.out(exportLine(shell, "ANTHROPIC_AUTH_TOKEN", rec.access_token));
   } else {
     io.out(`${rec.access_token}\n`);
   }

@@ -60,6 +60,12 @@ export interface LoadOptions {
   env: Env;
   /** The `--config` flag. */
   file?: string;
+  /**
+   * For commands that never send a request upstream (env, status, token, login, logout): an
+   * unset "$VAR" in a provider or in server.api_key is not an error. serve and config check
+   * leave this off, so they name the variable.
+   */
+  lenientEnv?: boolean;
 }
 
 /**
@@ -80,11 +86,21 @@ export function loadConfig(opts: LoadOptions): Config {
       }]);
     }
   }
-  return parseConfig(source ?? "", source === undefined ? "(embedded default)" : path, opts.env);
+  return parseConfig(
+    source ?? "",
+    source === undefined ? "(embedded default)" : path,
+    opts.env,
+    { lenientEnv: opts.lenientEnv },
+  );
 }
 
 /** Parses and validates TOML text as a ccmux config. */
-export function parseConfig(source: string, file: string, env: Env): Config {
+export function parseConfig(
+  source: string,
+  file: string,
+  env: Env,
+  opts: { lenientEnv?: boolean } = {},
+): Config {
   let doc: Record<string, unknown>;
   try {
     // No file (the embedded default): nothing to parse.
@@ -92,7 +108,12 @@ export function parseConfig(source: string, file: string, env: Env): Config {
   } catch (e) {
     if (e instanceof TomlError) {
       const first = e.message.split("\n")[0];
-      throw new ConfigError(file, [{ path: "(toml)", message: first, line: e.line }]);
+      throw new ConfigError(file, [{
+        path: "(toml)",
+        message: first,
+        line: e.line,
+        column: e.column,
+      }]);
     }
     throw e;
   }
@@ -111,6 +132,7 @@ export function parseConfig(source: string, file: string, env: Env): Config {
     env,
     home,
     defaultTokenFile,
+    lenientEnv: opts.lenientEnv,
     defaultProvider: () => defaultProvider(tokenFile, env),
   });
 }

@@ -50,6 +50,8 @@ export interface ProviderConfig {
   max_completion_tokens: boolean;
   /** OpenAI-compatible only: clamp max_tokens to this (0 = no clamp). */
   max_output_tokens: number;
+  /** Set (true) only when the user accepts sending credentials over plain http:// off this host. */
+  allow_insecure_http?: true;
 }
 
 export interface ModelMapping {
@@ -98,4 +100,6 @@ export interface Config {
   oauth: Record<string, OAuthAccountConfig>;
   /** Non-fatal notes from loading (legacy keys ignored, and so on). */
   warnings: string[];
+  /** Unset "$VAR"s let pass by a lenient load (see LoadOptions.lenientEnv); else empty. */
+  unsetEnv: { path: string; variable: string }[];
 }

@@ -16,6 +16,8 @@ export interface ConfigIssue {
   path: string;
   message: string;
   line?: number;
+  /** 1-based, where known (TOML syntax errors). */
+  column?: number;
 }
 
 /** The config is invalid; `issues` lists every problem found. */
@@ -23,12 +25,15 @@ export class ConfigError extends Error {
   constructor(readonly file: string, readonly issues: ConfigIssue[]) {
     super(
       `invalid config ${file}:\n` +
-        issues.map((i) => `  ${i.path}${i.line ? ` (line ${i.line})` : ""}: ${i.message}`).join(
-          "\n",
-        ),
+        issues.map((i) => `  ${i.path}${where(i)}: ${i.message}`).join("\n"),
     );
     this.name = "ConfigError";
   }
+}
+
+function where(i: ConfigIssue): string {
+  if (!i.line) return "";
+  return i.column ? ` (line ${i.line}, column ${i.column})` : ` (line ${i.line})`;
 }
 
 type Table = Record<string, unknown>;
@@ -41,6 +46,20 @@ export function isLoopbackHost(host: string): boolean {
   return LOOPBACK_HOSTS.has(host.toLowerCase()) || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
+/**
+ * The host of an `http://` URL that leaves this machine, else undefined (https, loopback, or
+ * not a URL: that is reported elsewhere).
+ */
+function clearTextRemoteHost(url: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return undefined;
+  }
+  return u.protocol === "http:" && !isLoopbackHost(u.hostname) ? u.hostname : undefined;
+}
+
 /** Keys claude-code-mux (and its forks) write that ccmux accepts and ignores, with why. */
 const LEGACY_IGNORED: Record<string, string[]> = {
   providers: ["project_id", "location", "rate_limit_rpm", "rate_limit_max_wait_ms"],
@@ -49,7 +68,13 @@ const LEGACY_IGNORED: Record<string, string[]> = {
 class Checker {
   issues: ConfigIssue[] = [];
   warnings: string[] = [];
-  constructor(readonly env: Env, readonly source: string) {}
+  /** Unset "$VAR"s that `lenient` let pass. */
+  unsetEnv: UnsetVariable[] = [];
+  constructor(
+    readonly env: Env,
+    readonly source: string,
+    readonly lenient: (path: string) => boolean = () => false,
+  ) {}
 
   fail(path: string, message: string) {
     this.issues.push({ path, message, line: this.lineOf(path) });
@@ -99,7 +124,8 @@ class Checker {
         const name = m[1] ?? m[2];
         const value = this.env[name];
         if (value === undefined) {
-          this.fail(path, `environment variable ${name} is not set`);
+          if (this.lenient(path)) this.unsetEnv.push({ path, variable: name });
+          else this.fail(path, `environment variable ${name} is not set`);
           return undefined;
         }
         s = value;
@@ -254,11 +280,22 @@ function editDistance(a: string, b: string): number {
   return dp[b.length];
 }
 
+/** A "$VAR" left unset that the loading command could do without. */
+export interface UnsetVariable {
+  path: string;
+  variable: string;
+}
+
 /** Inputs that are not in the file. */
 export interface ValidateContext {
   file: string;
   source: string;
   env: Env;
+  /**
+   * Let an unset "$VAR" in a provider or in server.api_key pass (the value is left out and
+   * listed in Config.unsetEnv): for commands that never send a request upstream.
+   */
+  lenientEnv?: boolean;
   home: string;
   /** The provider used when the file has no [[providers]]. */
   defaultProvider: () => ProviderConfig;
@@ -269,7 +306,13 @@ const OAUTH_KINDS = ["anthropic", "anthropic-console", "openai", "oidc"];
 
 /** Validates a parsed TOML document; throws ConfigError listing every problem. */
 export function validateConfig(doc: Table, ctx: ValidateContext): Config {
-  const c = new Checker(ctx.env, ctx.source);
+  const c = new Checker(
+    ctx.env,
+    ctx.source,
+    ctx.lenientEnv
+      ? (path) => path === "server.api_key" || path.startsWith("providers[")
+      : undefined,
+  );
   const root = c.table(doc, "", ["server", "router", "providers", "models", "auth", "oauth"]);
 
   // [server]
@@ -338,6 +381,12 @@ export function validateConfig(doc: Table, ctx: ValidateContext): Config {
     cooldown_s: c.int(r.cooldown_s, "router.cooldown_s", 0, 86400) ?? 30,
     cooldown_failures: c.int(r.cooldown_failures, "router.cooldown_failures", 1, 1000) ?? 3,
   };
+  if (router.subagent !== undefined) {
+    c.warnings.push(
+      "router.subagent is a claude-code-mux key that ccmux ignores: the " +
+        "<CCM-SUBAGENT-MODEL> tag in a request names its model itself",
+    );
+  }
 
   // [[providers]]
   const providers: ProviderConfig[] = [];
@@ -355,6 +404,7 @@ export function validateConfig(doc: Table, ctx: ValidateContext): Config {
       "models",
       "max_output_tokens",
       "max_completion_tokens",
+      "allow_insecure_http",
     ], LEGACY_IGNORED.providers);
     const enabled = c.bool(pt.enabled, `${p}.enabled`) ?? true;
     const name = c.str(pt.name, `${p}.name`, { expand: false });
@@ -380,8 +430,11 @@ export function validateConfig(doc: Table, ctx: ValidateContext): Config {
     const keyChecker = enabled ? c : new Checker({ ...ctx.env }, ctx.source);
     const apiKey = keyChecker.str(pt.api_key, `${p}.api_key`) || undefined;
     const oauthProvider = c.str(pt.oauth_provider, `${p}.oauth_provider`, { expand: false });
-    const auth =
-      (authType ?? (oauthProvider ? "oauth" : apiKey ? "apikey" : "passthrough")) as ProviderConfig[
+    // An api_key whose variable is unset (lenient loading) still means apikey.
+    const keyGiven = apiKey !== undefined ||
+      c.unsetEnv.some((u) => u.path === `${p}.api_key`);
+    const auth = (authType ??
+      (oauthProvider ? "oauth" : keyGiven ? "apikey" : "passthrough")) as ProviderConfig[
         "auth_type"
       ];
     if (enabled && auth === "apikey" && pt.api_key === undefined) {
@@ -393,6 +446,17 @@ export function validateConfig(doc: Table, ctx: ValidateContext): Config {
     const baseUrl = c.str(pt.base_url, `${p}.base_url`);
     if (baseUrl !== undefined && !/^https?:\/\/[^/]/.test(baseUrl)) {
       c.fail(`${p}.base_url`, `expected an http:// or https:// URL, got "${baseUrl}"`);
+    }
+    const allowHttp = c.bool(pt.allow_insecure_http, `${p}.allow_insecure_http`) ?? false;
+    const effectiveUrl = baseUrl ?? preset?.base_url ?? "";
+    const clearHost = clearTextRemoteHost(effectiveUrl);
+    if (enabled && (auth === "apikey" || auth === "oauth") && clearHost && !allowHttp) {
+      c.fail(
+        `${p}.base_url`,
+        `"${clearHost}" is reached over plain http://, which would send the provider's ` +
+          `${auth === "oauth" ? "OAuth token" : "API key"} in clear text: use https://, or set ` +
+          `allow_insecure_http = true in this provider to accept that`,
+      );
     }
     providers.push({
       name: name ?? `#${i}`,
@@ -408,6 +472,7 @@ export function validateConfig(doc: Table, ctx: ValidateContext): Config {
       max_completion_tokens: c.bool(pt.max_completion_tokens, `${p}.max_completion_tokens`) ??
         preset?.max_completion_tokens ?? false,
       max_output_tokens: c.int(pt.max_output_tokens, `${p}.max_output_tokens`, 0, 1e9) ?? 0,
+      ...(allowHttp ? { allow_insecure_http: true } : {}),
     });
   });
   if (providers.length === 0) providers.push(ctx.defaultProvider());
@@ -464,12 +529,16 @@ export function validateConfig(doc: Table, ctx: ValidateContext): Config {
     if (target === undefined) continue;
     const slash = target.indexOf("/");
     const ok = modelNames.has(target.toLowerCase()) || listed.has(target.toLowerCase()) ||
-      (slash > 0 && providerNames.has(target.slice(0, slash).toLowerCase())) ||
-      (models.length === 0 && providers.length === 1);
+      (slash > 0 && providerNames.has(target.slice(0, slash).toLowerCase()));
     if (!ok) {
+      const first = providers.find((q) => q.enabled) ?? providers[0];
+      const hint = slash < 0 && first
+        ? ` (for provider ${first.name}: "${first.name}/${target}")`
+        : "";
       c.fail(
         `router.${key}`,
-        `"${target}" is not a [[models]] name, a "provider/model", or a model a provider lists`,
+        `"${target}" is not a [[models]] name, a "provider/model", or a model a provider ` +
+          `lists${hint}`,
       );
     }
   }
@@ -537,5 +606,6 @@ export function validateConfig(doc: Table, ctx: ValidateContext): Config {
     auth,
     oauth,
     warnings: c.warnings,
+    unsetEnv: c.unsetEnv,
   };
 }
