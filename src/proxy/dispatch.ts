@@ -21,8 +21,10 @@ import { liteHeaders } from "../runtime/lite_headers.ts";
 export const MAX_RETRY_AFTER_MS = 2000;
 
 /**
- * Consecutive-failure counts per provider: after `failures` in a row a provider is skipped for
- * `seconds` (unless no other candidate is left). One success resets it.
+ * A circuit breaker per provider: after `failures` consecutive failures it is skipped for
+ * `seconds` (unless no other candidate is left). When that time is up it is half-open: the next
+ * request tries it, and that trial decides — a success closes the breaker, a failure opens it
+ * again at once for another `seconds`. One success resets the count.
  */
 export class Cooldown {
   #state = new Map<string, { failures: number; until: number }>();
@@ -36,7 +38,8 @@ export class Cooldown {
   failed(name: string, now = Date.now()): void {
     const s = this.#state.get(name) ?? { failures: 0, until: 0 };
     s.failures++;
-    if (this.failures > 0 && s.failures >= this.failures) {
+    // `until` set and past: this was the half-open trial.
+    if (this.failures > 0 && (s.failures >= this.failures || (s.until !== 0 && s.until <= now))) {
       s.until = now + this.seconds * 1000;
       s.failures = 0;
     }
@@ -106,10 +109,15 @@ export async function dispatch(
 ): Promise<Response> {
   const { cooldown, log } = opts;
   const timeouts = req.config.server.timeouts;
-  let list: Candidate[] = decision.candidates.filter((c) => !cooldown.cooling(c.provider.name));
-  if (list.length === 0) list = decision.candidates;
   const steps: string[] = [];
   log.failover = steps;
+  let list: Candidate[] = decision.candidates.filter((c) => !cooldown.cooling(c.provider.name));
+  if (list.length === 0) list = decision.candidates;
+  else if (list.length < decision.candidates.length) {
+    for (const c of decision.candidates) {
+      if (!list.includes(c)) steps.push(`${c.provider.name} skipped (cooling down)`);
+    }
+  }
   let last: Failure | undefined;
   let lastResponse: Failure["response"];
 
