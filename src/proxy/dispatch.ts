@@ -70,6 +70,16 @@ export interface DispatchOptions {
 
 const RETRYABLE = (status: number) => status === 408 || status === 429 || status >= 500;
 
+/** 3xx, and the status 0 of a fetch's opaque redirect. */
+const isRedirect = (status: number) => status < 200 || (status >= 300 && status < 400);
+
+/** Drops a response's body unread. */
+function discard(res: Response): void {
+  const raw = takeRawBody(res);
+  if (raw) raw.cancel();
+  else res.body?.cancel().catch(() => {});
+}
+
 /** One upstream attempt's failure that allows failover. */
 interface Failure {
   step: string;
@@ -154,6 +164,17 @@ export async function dispatch(
       continue;
     }
     opts.clientSignal?.removeEventListener("abort", onClientAbort);
+    if (isRedirect(res.status)) {
+      // Never followed (the prompt and the provider's credentials would go to another origin)
+      // nor passed on (the client would follow it): a failed upstream, whose Location stays here.
+      clearTimeout(totalTimer);
+      ac.abort(new Error("redirect not followed"));
+      discard(res);
+      last = { step: `${name} redirect ${res.status} not followed`, timeout: false };
+      steps.push(last.step);
+      cooldown.failed(name);
+      continue;
+    }
     steps.push(`${name} ${res.status}`);
     if (RETRYABLE(res.status) && i < list.length - 1) {
       cooldown.failed(name);

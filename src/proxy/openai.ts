@@ -6,6 +6,7 @@ import type { Candidate } from "./route_types.ts";
 import type { ProviderAdapter, UpstreamRequest } from "./provider.ts";
 import { errorResponse, errorType } from "./errors.ts";
 import { sendWithOAuth } from "./credentials.ts";
+import { redactSecrets } from "./redact.ts";
 import { estimateInputTokens } from "./estimate.ts";
 import { applyProviderHeaders, clientCredential } from "./headers.ts";
 import { takeRawBody, upstreamFetch } from "../runtime/http_client.ts";
@@ -113,7 +114,7 @@ export class OpenAIAdapter implements ProviderAdapter {
       const msg = parsed && typeof parsed === "object" && parsed.error
         ? errorMessage(parsed.error)
         : "no choices in the response";
-      return errorResponse(502, `${p.name}: ${redact(msg, credential)}`);
+      return errorResponse(502, `${p.name}: ${redactSecrets(msg, credential)}`);
     }
     const msg = openAIToAnthropic(parsed, { model: cand.actual_model });
     if (stream) return new Response(messageEvents(msg), { status: 200, headers: out });
@@ -210,7 +211,7 @@ function upstreamError(
   if (!message) message = `HTTP ${status}`;
   const res = errorResponse(
     status,
-    `${provider}: ${redact(message, credential)}`,
+    `${provider}: ${redactSecrets(message, credential)}`,
     errorType(status),
   );
   const retryAfter = upstream.get("retry-after");
@@ -228,11 +229,4 @@ function errorMessage(e: unknown): string {
     if (m && typeof m === "object") return JSON.stringify(m);
   }
   return "";
-}
-
-/** Upstream messages sometimes echo (part of) the key: never pass one on. */
-function redact(message: string, credential: string | undefined): string {
-  let s = message;
-  if (credential && credential.length >= 8) s = s.split(credential).join("***");
-  return s.replace(/\b(sk|rk|gsk|csk|xai|pk)[-_][A-Za-z0-9_*-]{6,}/g, "$1-***");
 }

@@ -33,7 +33,10 @@ export class ConnectTimeoutError extends Error {
   }
 }
 
-/** A fetch-like call that resolves once the response headers are in; the body streams. */
+/**
+ * A fetch-like call that resolves once the response headers are in; the body streams. Redirects
+ * are never followed, on either runtime: a 3xx is returned as it is.
+ */
 export type UpstreamFetch = (url: string, init: UpstreamInit) => Promise<Response>;
 
 /** The client for this runtime. */
@@ -42,6 +45,9 @@ export const upstreamFetch: UpstreamFetch = isDeno
     fetch(url, {
       ...init,
       body: Array.isArray(init.body) ? Buffer.concat(init.body) : init.body,
+      // Never follow: the body and credentials would be re-sent to wherever Location points.
+      // The 3xx itself comes back (node:http below does not follow redirects either).
+      redirect: "manual",
     } as RequestInit)
   : nodeFetch;
 
