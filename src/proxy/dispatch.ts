@@ -1,6 +1,7 @@
-// Failover dispatch (CONTRACT §6): try the route's candidates in priority order, moving on after
-// a connection error, a timeout, 408, 429, 5xx or an OAuth account's token problem — only while
-// nothing has reached the client — then relay the chosen response chunk by chunk.
+// Failover dispatch (docs/CONFIG.md, "Failover"): try the route's candidates in priority order,
+// moving on after a connection error, a timeout, a redirect, 408, 429, 5xx or an OAuth account's
+// token problem — only while nothing has reached the client — then relay the chosen response
+// chunk by chunk.
 import { Buffer } from "node:buffer";
 import type { Candidate, RouteDecision } from "./route_types.ts";
 import type { ProviderAdapter, UpstreamRequest } from "./provider.ts";

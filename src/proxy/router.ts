@@ -1,6 +1,7 @@
-// Route selection (CONTRACT §3): which model name a request goes to, and the upstreams that
-// serve it in priority order. Called on every request, so it reads only the fields it needs
-// (no serialisation of the body) and compiles each Config's regexes and lookups once.
+// Route selection (docs/CONFIG.md, "How a request is routed"): which model name a request goes
+// to, and the upstreams that serve it in priority order. Called on every request, so it reads
+// only the fields it needs (no serialisation of the body) and compiles each Config's regexes and
+// lookups once.
 import type { Config, ModelConfig, ProviderConfig } from "../config/types.ts";
 import { compileRegex } from "../config/regex.ts";
 import { estimateInputTokens } from "./estimate.ts";
@@ -59,7 +60,7 @@ function compile(config: Config): Compiled {
 }
 
 /**
- * Picks the route for one request (CONTRACT §3, first match wins):
+ * Picks the route for one request (docs/CONFIG.md, "How a request is routed"; first match wins):
  * subagent tag → websearch → long_context → background → think → default (auto_map_regex) →
  * the requested model itself → fallback (no [[models]]: the first enabled provider, model
  * unchanged).
