@@ -96,9 +96,10 @@ export class AnthropicAdapter implements ProviderAdapter {
     headers["content-type"] = "application/json";
     const url = upstreamUrl(p.base_url, req.kind, req.search);
     const body = bodyWithModel(req, cand.actual_model);
-    // Only the connection is bounded here; the answer may take long (a cold model load): the
-    // dispatcher's api_timeout_ms covers the wait for the response headers.
-    const connectTimeoutMs = req.config.server.timeouts.connect_timeout_ms;
+    // The connection and the silences within the body are bounded here; the wait for the
+    // response headers may take long (a cold model load): the dispatcher's api_timeout_ms.
+    const { connect_timeout_ms: connectTimeoutMs, idle_timeout_ms: idleTimeoutMs } =
+      req.config.server.timeouts;
 
     // The client's OAuth beta (Claude Code signed in with a subscription) must not go with an
     // API key: ccmux swapped the credentials, so it swaps the beta too.
@@ -109,11 +110,11 @@ export class AnthropicAdapter implements ProviderAdapter {
     if (p.auth_type === "apikey") {
       editBetas(headers, cand.strip_beta_options, apiKeyBetas);
       headers["x-api-key"] = credential = p.api_key ?? "";
-      res = await fetch(url, { method: "POST", headers, body, signal, connectTimeoutMs });
+      res = await fetch(url, { method: "POST", headers, body, signal, connectTimeoutMs, idleTimeoutMs });
     } else if (p.auth_type === "passthrough") {
       editBetas(headers, cand.strip_beta_options, cand.strip_specific_beta);
       credential = passthrough?.key;
-      res = await fetch(url, { method: "POST", headers, body, signal, connectTimeoutMs });
+      res = await fetch(url, { method: "POST", headers, body, signal, connectTimeoutMs, idleTimeoutMs });
     } else {
       // OAuth: the account's token (or an anthropic-console account's API key, an ordinary key).
       res = await sendWithOAuth(req, p, (record) => {
@@ -125,7 +126,7 @@ export class AnthropicAdapter implements ProviderAdapter {
           credential = record.access_token;
           headers["authorization"] = `Bearer ${credential}`;
         }
-        return fetch(url, { method: "POST", headers, body, signal, connectTimeoutMs });
+        return fetch(url, { method: "POST", headers, body, signal, connectTimeoutMs, idleTimeoutMs });
       });
     }
     return res.status >= 400 ? redactedError(res, credential, p.name) : res;

@@ -144,7 +144,9 @@ export async function dispatch(
     const adapter = opts.adapters[cand.provider.api];
     const ac = new AbortController();
     let timedOut = false;
-    const totalTimer = setTimeout(() => {
+    // Until the response headers only: the body's silences are the upstream client's
+    // idle_timeout_ms, so an answer that keeps streaming is never cut.
+    const headersTimer = setTimeout(() => {
       timedOut = true;
       ac.abort(new Error("upstream timeout"));
     }, timeouts.api_timeout_ms);
@@ -155,7 +157,7 @@ export async function dispatch(
       if (!adapter) throw new Error(`no adapter for api '${cand.provider.api}'`);
       res = await adapter.send(req, cand, ac.signal);
     } catch (e) {
-      clearTimeout(totalTimer);
+      clearTimeout(headersTimer);
       opts.clientSignal?.removeEventListener("abort", onClientAbort);
       if (opts.clientSignal?.aborted) break;
       last = failureOf(e, cand, timedOut);
@@ -164,11 +166,11 @@ export async function dispatch(
       if (last.token?.error.name !== "LoginRequiredError") cooldown.failed(name);
       continue;
     }
+    clearTimeout(headersTimer);
     opts.clientSignal?.removeEventListener("abort", onClientAbort);
     if (isRedirect(res.status)) {
       // Never followed (the prompt and the provider's credentials would go to another origin)
       // nor passed on (the client would follow it): a failed upstream, whose Location stays here.
-      clearTimeout(totalTimer);
       ac.abort(new Error("redirect not followed"));
       discard(res);
       last = { step: `${name} redirect ${res.status} not followed`, timeout: false };
@@ -181,7 +183,6 @@ export async function dispatch(
       cooldown.failed(name);
       // Error bodies are small: keep the bytes in case every other candidate fails too (but
       // never wait long for them).
-      clearTimeout(totalTimer);
       const bodyTimer = setTimeout(
         () => ac.abort(new Error("error body timeout")),
         Math.min(ERROR_BODY_TIMEOUT_MS, timeouts.api_timeout_ms),
@@ -204,7 +205,7 @@ export async function dispatch(
     }
     if (RETRYABLE(res.status)) cooldown.failed(name);
     else cooldown.succeeded(name);
-    return relay(res, ac, totalTimer, opts);
+    return relay(res, ac, opts);
   }
 
   // Every candidate failed (or the client left).
@@ -252,12 +253,7 @@ function finish(opts: DispatchOptions): void {
  * upstream failure ends an SSE stream with an Anthropic `error` event. Cancelling (client
  * disconnect) aborts the upstream request.
  */
-function relay(
-  res: Response,
-  ac: AbortController,
-  totalTimer: ReturnType<typeof setTimeout>,
-  opts: DispatchOptions,
-): Response {
+function relay(res: Response, ac: AbortController, opts: DispatchOptions): Response {
   const log = opts.log;
   log.status = res.status;
   const upstreamId = res.headers.get("request-id");
@@ -268,7 +264,6 @@ function relay(
   const headers = responseHeaders(res.headers, raw ? liteHeaders() : undefined);
   const upstream = raw ? undefined : res.body;
   if (!raw && !upstream) {
-    clearTimeout(totalTimer);
     finish(opts);
     return new Response(null, { status: res.status, headers });
   }
@@ -281,7 +276,6 @@ function relay(
   const end = (error?: string) => {
     if (ended) return;
     ended = true;
-    clearTimeout(totalTimer);
     if (error) log.error = error;
     finish(opts);
   };

@@ -2,6 +2,7 @@
 // Completions (src/translate/), sent to {base_url}/chat/completions, and the answer (JSON or
 // SSE) is translated back, streaming as it arrives. count_tokens is answered locally.
 import { Buffer } from "node:buffer";
+import type { Config } from "../config/types.ts";
 import type { Candidate } from "./route_types.ts";
 import type { ProviderAdapter, UpstreamRequest } from "./provider.ts";
 import { errorResponse, errorType } from "./errors.ts";
@@ -57,7 +58,7 @@ export class OpenAIAdapter implements ProviderAdapter {
     headers["content-type"] = "application/json";
     headers["accept"] = stream ? "text/event-stream" : "application/json";
     const url = `${p.base_url}/chat/completions`;
-    const connectTimeoutMs = req.config.server.timeouts.connect_timeout_ms;
+    const timeouts = req.config.server.timeouts;
 
     // apikey → the provider's key; passthrough → the client's own (never ccmux's server key);
     // oauth → the account's token or API key, refreshed once after a 401.
@@ -65,7 +66,7 @@ export class OpenAIAdapter implements ProviderAdapter {
     const send = (cred: string | undefined) => {
       credential = cred;
       if (cred) headers["authorization"] = `Bearer ${cred}`;
-      return post(url, headers, this.#json.stringify(chat), signal, connectTimeoutMs);
+      return post(url, headers, this.#json.stringify(chat), signal, timeouts);
     };
     let res = p.auth_type === "oauth"
       ? await sendWithOAuth(req, p, (record) => send(record.api_key ?? record.access_token))
@@ -83,7 +84,7 @@ export class OpenAIAdapter implements ProviderAdapter {
       if (fixed === "reasoning") l.noReasoning = true;
       else l.maxTokens = chat.max_completion_tokens ?? chat.max_tokens;
       this.#learned.set(key, l);
-      res = await post(url, headers, this.#json.stringify(chat), signal, connectTimeoutMs);
+      res = await post(url, headers, this.#json.stringify(chat), signal, timeouts);
     }
     if (!res.ok) {
       const text = await res.text().catch(() => "");
@@ -127,9 +128,16 @@ function post(
   headers: Record<string, string>,
   body: string,
   signal: AbortSignal,
-  connectTimeoutMs: number,
+  timeouts: Config["server"]["timeouts"],
 ): Promise<Response> {
-  return upstreamFetch(url, { method: "POST", headers, body, signal, connectTimeoutMs });
+  return upstreamFetch(url, {
+    method: "POST",
+    headers,
+    body,
+    signal,
+    connectTimeoutMs: timeouts.connect_timeout_ms,
+    idleTimeoutMs: timeouts.idle_timeout_ms,
+  });
 }
 
 /** The response body as text; on Node read straight from node:http, without a web stream. */
