@@ -27,9 +27,9 @@ ${extra}
 function models(...providers: string[]): string {
   let toml = `[[models]]\nname = "m"\n`;
   providers.forEach((p, i) => {
-    toml += `[[models.mappings]]\nprovider = "${p}"\nactual_model = "model-${
+    toml += `[[models.mappings]]\nprovider = "${p}"\nactual_model = "model-${i + 1}"\npriority = ${
       i + 1
-    }"\npriority = ${i + 1}\n`;
+    }\n`;
   });
   return toml;
 }

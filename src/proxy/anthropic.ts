@@ -110,11 +110,25 @@ export class AnthropicAdapter implements ProviderAdapter {
     if (p.auth_type === "apikey") {
       editBetas(headers, cand.strip_beta_options, apiKeyBetas);
       headers["x-api-key"] = credential = p.api_key ?? "";
-      res = await fetch(url, { method: "POST", headers, body, signal, connectTimeoutMs, idleTimeoutMs });
+      res = await fetch(url, {
+        method: "POST",
+        headers,
+        body,
+        signal,
+        connectTimeoutMs,
+        idleTimeoutMs,
+      });
     } else if (p.auth_type === "passthrough") {
       editBetas(headers, cand.strip_beta_options, cand.strip_specific_beta);
       credential = passthrough?.key;
-      res = await fetch(url, { method: "POST", headers, body, signal, connectTimeoutMs, idleTimeoutMs });
+      res = await fetch(url, {
+        method: "POST",
+        headers,
+        body,
+        signal,
+        connectTimeoutMs,
+        idleTimeoutMs,
+      });
     } else {
       // OAuth: the account's token (or an anthropic-console account's API key, an ordinary key).
       res = await sendWithOAuth(req, p, (record) => {
@@ -126,7 +140,14 @@ export class AnthropicAdapter implements ProviderAdapter {
           credential = record.access_token;
           headers["authorization"] = `Bearer ${credential}`;
         }
-        return fetch(url, { method: "POST", headers, body, signal, connectTimeoutMs, idleTimeoutMs });
+        return fetch(url, {
+          method: "POST",
+          headers,
+          body,
+          signal,
+          connectTimeoutMs,
+          idleTimeoutMs,
+        });
       });
     }
     return res.status >= 400 ? redactedError(res, credential, p.name) : res;

@@ -17,6 +17,15 @@ import {
   takeRawBody,
 } from "../runtime/http_client.ts";
 import { liteHeaders } from "../runtime/lite_headers.ts";
+import { InvalidRequestError } from "../translate/validate.ts";
+import { nestedDeeperThan } from "./body_scan.ts";
+
+/**
+ * The deepest nesting of arrays and objects accepted in a body that ccmux must rewrite (a
+ * subagent tag removed) or translate (OpenAI-compatible upstreams): far beyond any real request,
+ * far below what recursive walks such as JSON.stringify survive.
+ */
+export const MAX_NESTING = 512;
 
 /** The longest upstream `retry-after` honoured (by waiting) before trying the last candidate. */
 export const MAX_RETRY_AFTER_MS = 2000;
@@ -131,6 +140,7 @@ export async function dispatch(
   }
   let last: Failure | undefined;
   let lastResponse: Failure["response"];
+  let tooDeep: boolean | undefined;
 
   for (let i = 0; i < list.length; i++) {
     const cand = list[i];
@@ -141,6 +151,12 @@ export async function dispatch(
       await sleep(last.retryAfterMs, opts.clientSignal);
     }
     if (opts.clientSignal?.aborted) break;
+    if ((req.bodyChanged || cand.provider.api !== "anthropic") && (tooDeep ??= deep(req))) {
+      return clientError(
+        opts,
+        `ccmux: the request body nests arrays and objects more than ${MAX_NESTING} levels deep`,
+      );
+    }
     const adapter = opts.adapters[cand.provider.api];
     const ac = new AbortController();
     let timedOut = false;
@@ -160,6 +176,12 @@ export async function dispatch(
       clearTimeout(headersTimer);
       opts.clientSignal?.removeEventListener("abort", onClientAbort);
       if (opts.clientSignal?.aborted) break;
+      // The request's own fault (a member translation cannot read; a stack overflow walking it):
+      // the client's 400, never a failover or a provider's cool-down.
+      if (e instanceof InvalidRequestError) return clientError(opts, `ccmux: ${e.message}`);
+      if (e instanceof RangeError) {
+        return clientError(opts, `ccmux: the request could not be processed (${e.message})`);
+      }
       last = failureOf(e, cand, timedOut);
       steps.push(last.step);
       // A missing sign-in costs no upstream time: no reason to cool the provider down.
@@ -241,6 +263,18 @@ export async function dispatch(
       ? `ccmux: upstream timed out (${tried})`
       : `ccmux: no upstream could be reached (${tried})`,
   );
+}
+
+function deep(req: UpstreamRequest): boolean {
+  return nestedDeeperThan(req.raw, MAX_NESTING);
+}
+
+/** A 400 invalid_request_error for a request ccmux cannot send anywhere. */
+function clientError(opts: DispatchOptions, message: string): Response {
+  opts.log.status = 400;
+  opts.log.error = message.replace(/^ccmux: /, "");
+  finish(opts);
+  return errorResponse(400, message);
 }
 
 function finish(opts: DispatchOptions): void {

@@ -14,6 +14,7 @@ import { takeRawBody, upstreamFetch } from "../runtime/http_client.ts";
 import { anthropicToOpenAI } from "../translate/request.ts";
 import { ChatJsonWriter } from "../translate/chat_json.ts";
 import { openAIToAnthropic } from "../translate/response.ts";
+import { validateRequest } from "../translate/validate.ts";
 import { messageEvents, translateRawStream, translateStream } from "../translate/stream.ts";
 import type {
   AnthropicRequest,
@@ -38,6 +39,8 @@ export class OpenAIAdapter implements ProviderAdapter {
   #json = new ChatJsonWriter();
 
   async send(req: UpstreamRequest, cand: Candidate, signal: AbortSignal): Promise<Response> {
+    // A malformed request is refused (InvalidRequestError → 400), never quietly rewritten.
+    validateRequest(req.body, req.kind);
     if (req.kind === "count_tokens") {
       // No OpenAI-compatible API counts tokens without generating: a local estimate.
       return Response.json({ input_tokens: estimateInputTokens(req.body) });

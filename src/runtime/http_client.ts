@@ -130,7 +130,11 @@ function watchedResponse(res: Response, ms: number): Response {
       return reader.cancel(reason);
     },
   }, { highWaterMark: 0 });
-  return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+  return new Response(body, {
+    status: res.status,
+    statusText: res.statusText,
+    headers: res.headers,
+  });
 }
 
 /**
