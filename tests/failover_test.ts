@@ -1,13 +1,13 @@
-// Failover dispatch (issue 6, CONTRACT §6): connection errors, timeouts, 408/429/5xx move on to
-// the next mapping while nothing reached the client; other 4xx go straight back; a stream that
-// breaks after its first byte ends with an Anthropic error event; cool-down skips a failing
-// provider.
+// Failover dispatch (docs/CONFIG.md, "Failover"): connection errors, timeouts, 408/429/5xx move
+// on to the next mapping while nothing reached the client; other 4xx go straight back; a stream
+// that breaks after its first byte ends with an Anthropic error event; cool-down skips a failing
+// provider (logged) until one trial decides.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  closedPort,
   messageEvents,
   messageJson,
+  refusedPort,
   startUpstreamStub,
   type UpstreamStub,
 } from "./helpers/upstream_stub.ts";
@@ -58,10 +58,10 @@ async function closeAll(...things: { close(): Promise<void> }[]) {
 
 describe("failover", () => {
   test("refused → 529 → answer: the client gets the third's answer, the log shows both steps", async () => {
-    const dead = await closedPort();
+    const dead = await refusedPort();
     const p2 = await startUpstreamStub(overloaded);
     const p3 = await startUpstreamStub({ json: messageJson("from p3") });
-    const ccmux = await startCcmux(chain([`http://127.0.0.1:${dead}`, p2.url, p3.url]));
+    const ccmux = await startCcmux(chain([dead.url, p2.url, p3.url]));
     try {
       const res = await post(ccmux.url);
       assert.equal(res.status, 200);
@@ -75,7 +75,7 @@ describe("failover", () => {
       assert.match(line, /failover: p1 connect ECONNREFUSED → p2 529 → p3 200/);
       assert.match(line, /m → p3\/model-3/);
     } finally {
-      await closeAll(ccmux, p2, p3);
+      await closeAll(ccmux, p2, p3, dead);
     }
   });
 
@@ -198,9 +198,9 @@ describe("failover", () => {
   });
 
   test("when all fail: the last upstream error unchanged, else 502 / 504 in Anthropic's shape", async () => {
-    const dead = await closedPort();
+    const dead = await refusedPort();
     const p1 = await startUpstreamStub(overloaded);
-    let ccmux = await startCcmux(chain([p1.url, `http://127.0.0.1:${dead}`]));
+    let ccmux = await startCcmux(chain([p1.url, dead.url]));
     let slow: UpstreamStub | undefined;
     try {
       let res = await post(ccmux.url);
@@ -208,7 +208,7 @@ describe("failover", () => {
       assert.deepEqual(await res.json(), overloaded.json);
       await ccmux.close();
 
-      ccmux = await startCcmux(chain([`http://127.0.0.1:${dead}`]));
+      ccmux = await startCcmux(chain([dead.url]));
       res = await post(ccmux.url);
       assert.equal(res.status, 502);
       const e502 = await res.json();
@@ -232,7 +232,7 @@ describe("failover", () => {
       assert.equal(e504.error.type, "timeout_error");
       assert.match(e504.error.message, /p1 timeout/);
     } finally {
-      await closeAll(ccmux, p1);
+      await closeAll(ccmux, p1, dead);
       if (slow) await slow.close();
     }
   });
@@ -290,11 +290,11 @@ describe("failover", () => {
   });
 
   test("a provider failing cooldown_failures times in a row is skipped for cooldown_s", async () => {
-    const dead = await closedPort();
+    const dead = await refusedPort();
     const p2 = await startUpstreamStub();
     const ccmux = await startCcmux(
       chain(
-        [`http://127.0.0.1:${dead}`, p2.url],
+        [dead.url, p2.url],
         "[router]\ncooldown_failures = 2\ncooldown_s = 600",
       ),
     );
@@ -308,10 +308,70 @@ describe("failover", () => {
       assert.equal(lines.length, 3);
       assert.match(lines[0], /p1 connect ECONNREFUSED → p2 200/);
       assert.match(lines[1], /p1 connect ECONNREFUSED → p2 200/);
-      assert.doesNotMatch(lines[2], /p1/);
+      assert.doesNotMatch(lines[2], /ECONNREFUSED/);
+      assert.match(lines[2], /failover: p1 skipped \(cooling down\) → p2 200/);
       assert.match(lines[2], / → p2\/model-2/);
     } finally {
-      await closeAll(ccmux, p2);
+      await closeAll(ccmux, p2, dead);
+    }
+  });
+
+  test("after a cool-down one trial decides: a failure re-opens it at once, a success closes it", async () => {
+    const p1 = await startUpstreamStub(overloaded);
+    const p2 = await startUpstreamStub({ json: messageJson("from p2") });
+    const ccmux = await startCcmux(
+      chain([p1.url, p2.url], "[router]\ncooldown_failures = 2\ncooldown_s = 1"),
+    );
+    const send = async () => {
+      const res = await post(ccmux.url);
+      assert.equal(res.status, 200);
+      return (await res.json()).content[0].text;
+    };
+    const lines = () => ccmux.logs.filter((l) => l.includes("POST /v1/messages"));
+    try {
+      await send();
+      await send(); // second failure in a row: p1 cools down for 1 s
+      assert.equal(p1.requests.length, 2);
+      await send();
+      assert.equal(p1.requests.length, 2);
+      assert.match(lines()[2], /p1 skipped \(cooling down\) → p2 200/);
+
+      await new Promise((r) => setTimeout(r, 1100));
+      await send(); // the trial: p1 fails again
+      assert.equal(p1.requests.length, 3);
+      await send(); // skipped at once, not after two more failures
+      assert.equal(p1.requests.length, 3);
+      assert.match(lines()[4], /p1 skipped \(cooling down\) → p2 200/);
+
+      p1.reply({ json: messageJson("from p1") });
+      await new Promise((r) => setTimeout(r, 1100));
+      assert.equal(await send(), "from p1"); // the trial succeeds: closed
+      assert.equal(await send(), "from p1");
+      assert.equal(p1.requests.length, 5);
+    } finally {
+      await closeAll(ccmux, p1, p2);
+    }
+  });
+
+  test("a refused port is reserved while held: nothing can listen on it, connections are refused", async () => {
+    const dead = await refusedPort();
+    try {
+      const other = createServer();
+      const err = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+        other.once("error", resolve);
+        other.listen(dead.port, "127.0.0.1", () => resolve(undefined));
+      });
+      if (!err) await new Promise((r) => other.close(r));
+      assert.equal(err?.code, "EADDRINUSE");
+      await assert.rejects(
+        fetch(dead.url),
+        (e: Error & { cause?: { code?: string; message?: string } }) => {
+          assert.match(`${e.cause?.code} ${e.cause?.message} ${e.message}`, /refused/i);
+          return true;
+        },
+      );
+    } finally {
+      await dead.close();
     }
   });
 

@@ -539,6 +539,23 @@ describe("subagent tag removal", () => {
     assert.ok(!text.includes("CCM-SUBAGENT"));
   });
 
+  test("a tag after a sentence leaves the sentence and the line break apart", () => {
+    const cases: [string, string][] = [
+      [`Sub agent.  ${TAG}\nDo it.`, "Sub agent.  \nDo it."],
+      [`Sub agent. ${TAG} Do it.`, "Sub agent. Do it."],
+      [`Sub agent.${TAG} Do it.`, "Sub agent. Do it."],
+      [`Sub agent.\t${TAG}\r\nDo it.`, "Sub agent.\t\r\nDo it."],
+      [`One.\n  ${TAG}  \nTwo.`, "One.\nTwo."],
+      [`One.\n${TAG}\n\nTwo.`, "One.\n\nTwo."],
+      [`A ${TAG} ${TAG} B`, "A B"],
+    ];
+    for (const [text, want] of cases) {
+      const body = mainRequest({ system: text });
+      route(full, body);
+      assert.equal(body.system, want, JSON.stringify(text));
+    }
+  });
+
   test("a block holding only the tag is dropped; the others are kept in order", () => {
     const body = mainRequest();
     sysOf(body).splice(1, 0, { type: "text", text: `  ${TAG}\n` });

@@ -1,4 +1,4 @@
-// `ccmux serve` core (issue 5): pass-through exactness, credentials, OAuth refresh on 401,
+// `ccmux serve` core (docs/CONFIG.md, docs/SECURITY.md): pass-through exactness, credentials, OAuth refresh on 401,
 // streaming chunk by chunk, client disconnects, safety checks, and secret-free logs.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -8,9 +8,9 @@ import { join } from "node:path";
 import { writeFileSync } from "node:fs";
 import Anthropic from "@anthropic-ai/sdk";
 import {
-  closedPort,
   messageEvents,
   messageJson,
+  refusedPort,
   startUpstreamStub,
 } from "./helpers/upstream_stub.ts";
 import { startCcmux, testConfig } from "./helpers/ccmux_server.ts";
@@ -408,7 +408,8 @@ token_url = "${tokenUrl}"
     );
     const oauthUp = await startUpstreamStub();
     const keyUp = await startUpstreamStub();
-    const port = await closedPort();
+    const dead = await refusedPort();
+    const port = dead.port;
     const config = testConfig(
       oauthThenKey(tokenFile, oauthUp.url, keyUp.url, `http://127.0.0.1:${port}/token`),
       { CCMUX_HOME: home.dir },
@@ -430,6 +431,7 @@ token_url = "${tokenUrl}"
       await ccmux.close();
       await oauthUp.close();
       await keyUp.close();
+      await dead.close();
       home.cleanup();
     }
   });
@@ -444,7 +446,8 @@ token_url = "${tokenUrl}"
       { mode: 0o600 },
     );
     const oauthUp = await startUpstreamStub();
-    const port = await closedPort();
+    const dead = await refusedPort();
+    const port = dead.port;
     const config = testConfig(
       oauthThenKey(tokenFile, oauthUp.url, oauthUp.url, `http://127.0.0.1:${port}/token`)
         .replace(/\[\[models.mappings\]\]\nprovider = "up"[^[]*/, ""),
@@ -472,6 +475,7 @@ token_url = "${tokenUrl}"
     } finally {
       await ccmux.close();
       await oauthUp.close();
+      await dead.close();
       home.cleanup();
     }
   });

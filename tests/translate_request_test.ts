@@ -112,6 +112,26 @@ function claudeCodeBody(): AnthropicRequest {
 }
 
 describe("anthropicToOpenAI", () => {
+  test("Claude Code's x-anthropic-billing-header block is Anthropic's: dropped, the rest kept", () => {
+    const out = anthropicToOpenAI({
+      messages: [{ role: "user", content: "hi" }],
+      system: [
+        { type: "text", text: "x-anthropic-billing-header: cc_version=2.1.332; cc_entrypoint=cli" },
+        { type: "text", text: "Be brief." },
+        { type: "text", text: "Quote: x-anthropic-billing-header: stays inside other text." },
+      ],
+    }, OPTS);
+    assert.deepEqual(out.messages[0], {
+      role: "system",
+      content: "Be brief.\n\nQuote: x-anthropic-billing-header: stays inside other text.",
+    });
+    const only = anthropicToOpenAI({
+      messages: [{ role: "user", content: "hi" }],
+      system: [{ type: "text", text: "x-anthropic-billing-header: cc_version=2.1.332" }],
+    }, OPTS);
+    assert.deepEqual(only.messages, [{ role: "user", content: "hi" }]);
+  });
+
   test("a Claude-Code-shaped conversation translates exactly", () => {
     const body = claudeCodeBody();
     const before = JSON.stringify(body);
@@ -123,7 +143,7 @@ describe("anthropicToOpenAI", () => {
       messages: [
         {
           role: "system",
-          content: "x-anthropic-billing-header: cc_version=2.1.197\n\n" +
+          content:
             "You are Claude Code, Anthropic's official CLI for Claude.\n\nUse tools well.\n\n" +
             "Reminder: be brief.",
         },

@@ -13,7 +13,13 @@ export interface ServerConfig {
   log_format: "text" | "json";
   allowed_hosts: string[];
   max_body_mb: number;
-  timeouts: { api_timeout_ms: number; connect_timeout_ms: number };
+  timeouts: {
+    /** Until the upstream's response headers (time to first byte). */
+    api_timeout_ms: number;
+    /** The longest silence between two chunks of a response body; a flowing stream is never cut. */
+    idle_timeout_ms: number;
+    connect_timeout_ms: number;
+  };
 }
 
 export interface RouterConfig {

@@ -39,6 +39,12 @@ function where(i: ConfigIssue): string {
 type Table = Record<string, unknown>;
 type Env = Record<string, string | undefined>;
 
+/**
+ * The largest `*_ms` value: timers take a signed 32-bit delay, and a longer one fires after 1 ms
+ * (Node) instead of never.
+ */
+export const MAX_MS = 2 ** 31 - 1;
+
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
 
 /** True for a host name or address that only this machine can reach. */
@@ -326,7 +332,11 @@ export function validateConfig(doc: Table, ctx: ValidateContext): Config {
     "max_body_mb",
     "timeouts",
   ]);
-  const t = c.table(s.timeouts, "server.timeouts", ["api_timeout_ms", "connect_timeout_ms"]);
+  const t = c.table(s.timeouts, "server.timeouts", [
+    "api_timeout_ms",
+    "idle_timeout_ms",
+    "connect_timeout_ms",
+  ]);
   const server: ServerConfig = {
     host: c.str(s.host, "server.host") ?? "127.0.0.1",
     port: c.int(s.port, "server.port", 0, 65535) ?? 13456,
@@ -339,10 +349,12 @@ export function validateConfig(doc: Table, ctx: ValidateContext): Config {
     allowed_hosts: c.strList(s.allowed_hosts, "server.allowed_hosts") ?? [],
     max_body_mb: c.num(s.max_body_mb, "server.max_body_mb", 0) ?? 32,
     timeouts: {
-      api_timeout_ms: c.int(t.api_timeout_ms, "server.timeouts.api_timeout_ms", 1, 2 ** 31) ??
+      api_timeout_ms: c.int(t.api_timeout_ms, "server.timeouts.api_timeout_ms", 1, MAX_MS) ??
         600000,
+      idle_timeout_ms: c.int(t.idle_timeout_ms, "server.timeouts.idle_timeout_ms", 1, MAX_MS) ??
+        300000,
       connect_timeout_ms:
-        c.int(t.connect_timeout_ms, "server.timeouts.connect_timeout_ms", 1, 2 ** 31) ?? 10000,
+        c.int(t.connect_timeout_ms, "server.timeouts.connect_timeout_ms", 1, MAX_MS) ?? 10000,
     },
   };
   if (!isLoopbackHost(server.host) && !server.api_key) {

@@ -11,6 +11,8 @@ import {
   OAUTH_BETA,
 } from "./headers.ts";
 import { sendWithOAuth } from "./credentials.ts";
+import { errorResponse, errorType } from "./errors.ts";
+import { redactSecrets } from "./redact.ts";
 import { upstreamFetch as fetch } from "../runtime/http_client.ts";
 
 const MODEL_KEY = Buffer.from('"model"');
@@ -84,46 +86,111 @@ export function upstreamUrl(
 
 /** Speaks Anthropic's Messages API to Anthropic-compatible upstreams. */
 export class AnthropicAdapter implements ProviderAdapter {
-  send(req: UpstreamRequest, cand: Candidate, signal: AbortSignal): Promise<Response> {
+  async send(req: UpstreamRequest, cand: Candidate, signal: AbortSignal): Promise<Response> {
     const p = cand.provider;
-    const headers = forwardHeaders(
-      req.headers,
-      p.auth_type === "passthrough"
-        ? clientCredential(req.headers, req.config.server.api_key)
-        : undefined,
-      req.rawHeaders,
-    );
+    const passthrough = p.auth_type === "passthrough"
+      ? clientCredential(req.headers, req.config.server.api_key)
+      : undefined;
+    const headers = forwardHeaders(req.headers, passthrough, req.rawHeaders);
     applyProviderHeaders(headers, p.headers);
     headers["content-type"] = "application/json";
     const url = upstreamUrl(p.base_url, req.kind, req.search);
     const body = bodyWithModel(req, cand.actual_model);
-    // Only the connection is bounded here; the answer may take long (a cold model load): the
-    // dispatcher's api_timeout_ms covers the rest.
-    const connectTimeoutMs = req.config.server.timeouts.connect_timeout_ms;
+    // The connection and the silences within the body are bounded here; the wait for the
+    // response headers may take long (a cold model load): the dispatcher's api_timeout_ms.
+    const { connect_timeout_ms: connectTimeoutMs, idle_timeout_ms: idleTimeoutMs } =
+      req.config.server.timeouts;
 
     // The client's OAuth beta (Claude Code signed in with a subscription) must not go with an
     // API key: ccmux swapped the credentials, so it swaps the beta too.
     const apiKeyBetas = [...cand.strip_specific_beta, OAUTH_BETA];
+    /** What went upstream as the credential: masked in a relayed error body. */
+    let credential: string | undefined;
+    let res: Response;
     if (p.auth_type === "apikey") {
       editBetas(headers, cand.strip_beta_options, apiKeyBetas);
-      headers["x-api-key"] = p.api_key ?? "";
-      return fetch(url, { method: "POST", headers, body, signal, connectTimeoutMs });
-    }
-    if (p.auth_type === "passthrough") {
+      headers["x-api-key"] = credential = p.api_key ?? "";
+      res = await fetch(url, {
+        method: "POST",
+        headers,
+        body,
+        signal,
+        connectTimeoutMs,
+        idleTimeoutMs,
+      });
+    } else if (p.auth_type === "passthrough") {
       editBetas(headers, cand.strip_beta_options, cand.strip_specific_beta);
-      return fetch(url, { method: "POST", headers, body, signal, connectTimeoutMs });
+      credential = passthrough?.key;
+      res = await fetch(url, {
+        method: "POST",
+        headers,
+        body,
+        signal,
+        connectTimeoutMs,
+        idleTimeoutMs,
+      });
+    } else {
+      // OAuth: the account's token (or an anthropic-console account's API key, an ordinary key).
+      res = await sendWithOAuth(req, p, (record) => {
+        if (record.api_key) {
+          editBetas(headers, cand.strip_beta_options, apiKeyBetas);
+          headers["x-api-key"] = credential = record.api_key;
+        } else {
+          editBetas(headers, cand.strip_beta_options, cand.strip_specific_beta, OAUTH_BETA);
+          credential = record.access_token;
+          headers["authorization"] = `Bearer ${credential}`;
+        }
+        return fetch(url, {
+          method: "POST",
+          headers,
+          body,
+          signal,
+          connectTimeoutMs,
+          idleTimeoutMs,
+        });
+      });
     }
-
-    // OAuth: the account's token (or an anthropic-console account's API key, an ordinary key).
-    return sendWithOAuth(req, p, (record) => {
-      if (record.api_key) {
-        editBetas(headers, cand.strip_beta_options, apiKeyBetas);
-        headers["x-api-key"] = record.api_key;
-      } else {
-        editBetas(headers, cand.strip_beta_options, cand.strip_specific_beta, OAUTH_BETA);
-        headers["authorization"] = `Bearer ${record.access_token}`;
-      }
-      return fetch(url, { method: "POST", headers, body, signal, connectTimeoutMs });
-    });
+    return res.status >= 400 ? redactedError(res, credential, p.name) : res;
   }
+}
+
+/** The longest wait for an error response's (small) body. */
+const ERROR_BODY_TIMEOUT_MS = 5000;
+const UTF8 = new TextDecoder();
+
+/**
+ * An upstream error response with the credential ccmux sent (and anything key-shaped) masked in
+ * its body: some compatible APIs quote the key they rejected. Status and headers are kept; a body
+ * without a secret is passed on byte for byte. A body that does not arrive within 5 s is
+ * replaced by ccmux's own error of the same status.
+ */
+async function redactedError(
+  res: Response,
+  credential: string | undefined,
+  provider: string,
+): Promise<Response> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(resolve, ERROR_BODY_TIMEOUT_MS, undefined);
+  });
+  const read = res.arrayBuffer().then((b) => new Uint8Array(b), () => new Uint8Array(0));
+  const bytes = await Promise.race([read, late]);
+  clearTimeout(timer);
+  const headers = new Headers(res.headers);
+  headers.delete("content-length");
+  if (!bytes) {
+    res.body?.cancel().catch(() => {});
+    return errorResponse(
+      res.status,
+      `${provider}: HTTP ${res.status} (the error body did not arrive)`,
+      errorType(res.status),
+    );
+  }
+  const text = UTF8.decode(bytes);
+  const clean = redactSecrets(text, credential);
+  return new Response(clean === text ? bytes as BodyInit : clean, {
+    status: res.status,
+    statusText: res.statusText,
+    headers,
+  });
 }

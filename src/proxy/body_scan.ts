@@ -183,3 +183,25 @@ export function spliceRange(bytes: Uint8Array, r: Range, value: Uint8Array): Uin
   out.set(bytes.subarray(r.end), r.start + value.byteLength);
   return out;
 }
+
+/**
+ * True when the JSON text in `bytes` nests arrays and objects more than `limit` levels deep
+ * (strings skipped). One pass, no recursion: it guards the code that walks or re-serialises a
+ * parsed body (recursively, as JSON.stringify does) against a stack overflow.
+ */
+export function nestedDeeperThan(bytes: Uint8Array, limit: number): boolean {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = buf.length;
+  let depth = 0;
+  for (let i = 0; i < n; i++) {
+    const c = buf[i];
+    if (c === QUOTE) {
+      const end = skipString(buf, i);
+      if (end === -1) return false;
+      i = end - 1;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}

@@ -1,6 +1,7 @@
-// Failover dispatch (CONTRACT §6): try the route's candidates in priority order, moving on after
-// a connection error, a timeout, 408, 429, 5xx or an OAuth account's token problem — only while
-// nothing has reached the client — then relay the chosen response chunk by chunk.
+// Failover dispatch (docs/CONFIG.md, "Failover"): try the route's candidates in priority order,
+// moving on after a connection error, a timeout, a redirect, 408, 429, 5xx or an OAuth account's
+// token problem — only while nothing has reached the client — then relay the chosen response
+// chunk by chunk.
 import { Buffer } from "node:buffer";
 import type { Candidate, RouteDecision } from "./route_types.ts";
 import type { ProviderAdapter, UpstreamRequest } from "./provider.ts";
@@ -16,13 +17,24 @@ import {
   takeRawBody,
 } from "../runtime/http_client.ts";
 import { liteHeaders } from "../runtime/lite_headers.ts";
+import { InvalidRequestError } from "../translate/validate.ts";
+import { nestedDeeperThan } from "./body_scan.ts";
+
+/**
+ * The deepest nesting of arrays and objects accepted in a body that ccmux must rewrite (a
+ * subagent tag removed) or translate (OpenAI-compatible upstreams): far beyond any real request,
+ * far below what recursive walks such as JSON.stringify survive.
+ */
+export const MAX_NESTING = 512;
 
 /** The longest upstream `retry-after` honoured (by waiting) before trying the last candidate. */
 export const MAX_RETRY_AFTER_MS = 2000;
 
 /**
- * Consecutive-failure counts per provider: after `failures` in a row a provider is skipped for
- * `seconds` (unless no other candidate is left). One success resets it.
+ * A circuit breaker per provider: after `failures` consecutive failures it is skipped for
+ * `seconds` (unless no other candidate is left). When that time is up it is half-open: the next
+ * request tries it, and that trial decides — a success closes the breaker, a failure opens it
+ * again at once for another `seconds`. One success resets the count.
  */
 export class Cooldown {
   #state = new Map<string, { failures: number; until: number }>();
@@ -36,7 +48,8 @@ export class Cooldown {
   failed(name: string, now = Date.now()): void {
     const s = this.#state.get(name) ?? { failures: 0, until: 0 };
     s.failures++;
-    if (this.failures > 0 && s.failures >= this.failures) {
+    // `until` set and past: this was the half-open trial.
+    if (this.failures > 0 && (s.failures >= this.failures || (s.until !== 0 && s.until <= now))) {
       s.until = now + this.seconds * 1000;
       s.failures = 0;
     }
@@ -66,6 +79,16 @@ export interface DispatchOptions {
 }
 
 const RETRYABLE = (status: number) => status === 408 || status === 429 || status >= 500;
+
+/** 3xx, and the status 0 of a fetch's opaque redirect. */
+const isRedirect = (status: number) => status < 200 || (status >= 300 && status < 400);
+
+/** Drops a response's body unread. */
+function discard(res: Response): void {
+  const raw = takeRawBody(res);
+  if (raw) raw.cancel();
+  else res.body?.cancel().catch(() => {});
+}
 
 /** One upstream attempt's failure that allows failover. */
 interface Failure {
@@ -106,12 +129,18 @@ export async function dispatch(
 ): Promise<Response> {
   const { cooldown, log } = opts;
   const timeouts = req.config.server.timeouts;
-  let list: Candidate[] = decision.candidates.filter((c) => !cooldown.cooling(c.provider.name));
-  if (list.length === 0) list = decision.candidates;
   const steps: string[] = [];
   log.failover = steps;
+  let list: Candidate[] = decision.candidates.filter((c) => !cooldown.cooling(c.provider.name));
+  if (list.length === 0) list = decision.candidates;
+  else if (list.length < decision.candidates.length) {
+    for (const c of decision.candidates) {
+      if (!list.includes(c)) steps.push(`${c.provider.name} skipped (cooling down)`);
+    }
+  }
   let last: Failure | undefined;
   let lastResponse: Failure["response"];
+  let tooDeep: boolean | undefined;
 
   for (let i = 0; i < list.length; i++) {
     const cand = list[i];
@@ -122,10 +151,18 @@ export async function dispatch(
       await sleep(last.retryAfterMs, opts.clientSignal);
     }
     if (opts.clientSignal?.aborted) break;
+    if ((req.bodyChanged || cand.provider.api !== "anthropic") && (tooDeep ??= deep(req))) {
+      return clientError(
+        opts,
+        `ccmux: the request body nests arrays and objects more than ${MAX_NESTING} levels deep`,
+      );
+    }
     const adapter = opts.adapters[cand.provider.api];
     const ac = new AbortController();
     let timedOut = false;
-    const totalTimer = setTimeout(() => {
+    // Until the response headers only: the body's silences are the upstream client's
+    // idle_timeout_ms, so an answer that keeps streaming is never cut.
+    const headersTimer = setTimeout(() => {
       timedOut = true;
       ac.abort(new Error("upstream timeout"));
     }, timeouts.api_timeout_ms);
@@ -136,22 +173,38 @@ export async function dispatch(
       if (!adapter) throw new Error(`no adapter for api '${cand.provider.api}'`);
       res = await adapter.send(req, cand, ac.signal);
     } catch (e) {
-      clearTimeout(totalTimer);
+      clearTimeout(headersTimer);
       opts.clientSignal?.removeEventListener("abort", onClientAbort);
       if (opts.clientSignal?.aborted) break;
+      // The request's own fault (a member translation cannot read; a stack overflow walking it):
+      // the client's 400, never a failover or a provider's cool-down.
+      if (e instanceof InvalidRequestError) return clientError(opts, `ccmux: ${e.message}`);
+      if (e instanceof RangeError) {
+        return clientError(opts, `ccmux: the request could not be processed (${e.message})`);
+      }
       last = failureOf(e, cand, timedOut);
       steps.push(last.step);
       // A missing sign-in costs no upstream time: no reason to cool the provider down.
       if (last.token?.error.name !== "LoginRequiredError") cooldown.failed(name);
       continue;
     }
+    clearTimeout(headersTimer);
     opts.clientSignal?.removeEventListener("abort", onClientAbort);
+    if (isRedirect(res.status)) {
+      // Never followed (the prompt and the provider's credentials would go to another origin)
+      // nor passed on (the client would follow it): a failed upstream, whose Location stays here.
+      ac.abort(new Error("redirect not followed"));
+      discard(res);
+      last = { step: `${name} redirect ${res.status} not followed`, timeout: false };
+      steps.push(last.step);
+      cooldown.failed(name);
+      continue;
+    }
     steps.push(`${name} ${res.status}`);
     if (RETRYABLE(res.status) && i < list.length - 1) {
       cooldown.failed(name);
       // Error bodies are small: keep the bytes in case every other candidate fails too (but
       // never wait long for them).
-      clearTimeout(totalTimer);
       const bodyTimer = setTimeout(
         () => ac.abort(new Error("error body timeout")),
         Math.min(ERROR_BODY_TIMEOUT_MS, timeouts.api_timeout_ms),
@@ -174,7 +227,7 @@ export async function dispatch(
     }
     if (RETRYABLE(res.status)) cooldown.failed(name);
     else cooldown.succeeded(name);
-    return relay(res, ac, totalTimer, opts);
+    return relay(res, ac, opts);
   }
 
   // Every candidate failed (or the client left).
@@ -212,6 +265,18 @@ export async function dispatch(
   );
 }
 
+function deep(req: UpstreamRequest): boolean {
+  return nestedDeeperThan(req.raw, MAX_NESTING);
+}
+
+/** A 400 invalid_request_error for a request ccmux cannot send anywhere. */
+function clientError(opts: DispatchOptions, message: string): Response {
+  opts.log.status = 400;
+  opts.log.error = message.replace(/^ccmux: /, "");
+  finish(opts);
+  return errorResponse(400, message);
+}
+
 function finish(opts: DispatchOptions): void {
   opts.log.duration_ms = Math.round(performance.now() - opts.started);
   opts.done(opts.log);
@@ -222,12 +287,7 @@ function finish(opts: DispatchOptions): void {
  * upstream failure ends an SSE stream with an Anthropic `error` event. Cancelling (client
  * disconnect) aborts the upstream request.
  */
-function relay(
-  res: Response,
-  ac: AbortController,
-  totalTimer: ReturnType<typeof setTimeout>,
-  opts: DispatchOptions,
-): Response {
+function relay(res: Response, ac: AbortController, opts: DispatchOptions): Response {
   const log = opts.log;
   log.status = res.status;
   const upstreamId = res.headers.get("request-id");
@@ -238,7 +298,6 @@ function relay(
   const headers = responseHeaders(res.headers, raw ? liteHeaders() : undefined);
   const upstream = raw ? undefined : res.body;
   if (!raw && !upstream) {
-    clearTimeout(totalTimer);
     finish(opts);
     return new Response(null, { status: res.status, headers });
   }
@@ -251,7 +310,6 @@ function relay(
   const end = (error?: string) => {
     if (ended) return;
     ended = true;
-    clearTimeout(totalTimer);
     if (error) log.error = error;
     finish(opts);
   };

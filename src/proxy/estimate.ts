@@ -51,19 +51,23 @@ function countSystem(system: unknown, t: Tally): void {
   else if (Array.isArray(system)) countContent(system, t);
 }
 
-function countContent(content: unknown, t: Tally): void {
+/** Blocks inside blocks (tool results, documents) deeper than this are not counted. */
+const MAX_BLOCK_DEPTH = 32;
+
+function countContent(content: unknown, t: Tally, depth = 0): void {
   if (typeof content === "string") {
     t.chars += content.length;
     return;
   }
-  if (!Array.isArray(content)) return;
+  // Real content nests two or three levels; a pathological body must not overflow the stack.
+  if (!Array.isArray(content) || depth > MAX_BLOCK_DEPTH) return;
   for (const block of content) {
-    if (block && typeof block === "object") countBlock(block as Obj, t);
+    if (block && typeof block === "object") countBlock(block as Obj, t, depth + 1);
     else if (typeof block === "string") t.chars += block.length;
   }
 }
 
-function countBlock(b: Obj, t: Tally): void {
+function countBlock(b: Obj, t: Tally, depth: number): void {
   switch (b.type) {
     case "text":
       if (typeof b.text === "string") t.chars += b.text.length;
@@ -79,7 +83,7 @@ function countBlock(b: Obj, t: Tally): void {
     case "document": {
       const src = b.source as Obj | undefined;
       if (src?.type === "text" && typeof src.data === "string") t.chars += src.data.length;
-      else if (src?.type === "content") countContent(src.content, t);
+      else if (src?.type === "content") countContent(src.content, t, depth);
       else t.fixed += DOCUMENT_TOKENS;
       return;
     }
@@ -89,7 +93,7 @@ function countBlock(b: Obj, t: Tally): void {
       t.chars += jsonChars(b.input);
       return;
     case "tool_result":
-      countContent(b.content, t);
+      countContent(b.content, t, depth);
       return;
     default:
       t.chars += jsonChars(b);

@@ -2,16 +2,19 @@
 // Completions (src/translate/), sent to {base_url}/chat/completions, and the answer (JSON or
 // SSE) is translated back, streaming as it arrives. count_tokens is answered locally.
 import { Buffer } from "node:buffer";
+import type { Config } from "../config/types.ts";
 import type { Candidate } from "./route_types.ts";
 import type { ProviderAdapter, UpstreamRequest } from "./provider.ts";
 import { errorResponse, errorType } from "./errors.ts";
 import { sendWithOAuth } from "./credentials.ts";
+import { redactSecrets } from "./redact.ts";
 import { estimateInputTokens } from "./estimate.ts";
 import { applyProviderHeaders, clientCredential } from "./headers.ts";
 import { takeRawBody, upstreamFetch } from "../runtime/http_client.ts";
 import { anthropicToOpenAI } from "../translate/request.ts";
 import { ChatJsonWriter } from "../translate/chat_json.ts";
 import { openAIToAnthropic } from "../translate/response.ts";
+import { validateRequest } from "../translate/validate.ts";
 import { messageEvents, translateRawStream, translateStream } from "../translate/stream.ts";
 import type {
   AnthropicRequest,
@@ -36,6 +39,8 @@ export class OpenAIAdapter implements ProviderAdapter {
   #json = new ChatJsonWriter();
 
   async send(req: UpstreamRequest, cand: Candidate, signal: AbortSignal): Promise<Response> {
+    // A malformed request is refused (InvalidRequestError → 400), never quietly rewritten.
+    validateRequest(req.body, req.kind);
     if (req.kind === "count_tokens") {
       // No OpenAI-compatible API counts tokens without generating: a local estimate.
       return Response.json({ input_tokens: estimateInputTokens(req.body) });
@@ -56,7 +61,7 @@ export class OpenAIAdapter implements ProviderAdapter {
     headers["content-type"] = "application/json";
     headers["accept"] = stream ? "text/event-stream" : "application/json";
     const url = `${p.base_url}/chat/completions`;
-    const connectTimeoutMs = req.config.server.timeouts.connect_timeout_ms;
+    const timeouts = req.config.server.timeouts;
 
     // apikey → the provider's key; passthrough → the client's own (never ccmux's server key);
     // oauth → the account's token or API key, refreshed once after a 401.
@@ -64,7 +69,7 @@ export class OpenAIAdapter implements ProviderAdapter {
     const send = (cred: string | undefined) => {
       credential = cred;
       if (cred) headers["authorization"] = `Bearer ${cred}`;
-      return post(url, headers, this.#json.stringify(chat), signal, connectTimeoutMs);
+      return post(url, headers, this.#json.stringify(chat), signal, timeouts);
     };
     let res = p.auth_type === "oauth"
       ? await sendWithOAuth(req, p, (record) => send(record.api_key ?? record.access_token))
@@ -82,7 +87,7 @@ export class OpenAIAdapter implements ProviderAdapter {
       if (fixed === "reasoning") l.noReasoning = true;
       else l.maxTokens = chat.max_completion_tokens ?? chat.max_tokens;
       this.#learned.set(key, l);
-      res = await post(url, headers, this.#json.stringify(chat), signal, connectTimeoutMs);
+      res = await post(url, headers, this.#json.stringify(chat), signal, timeouts);
     }
     if (!res.ok) {
       const text = await res.text().catch(() => "");
@@ -113,7 +118,7 @@ export class OpenAIAdapter implements ProviderAdapter {
       const msg = parsed && typeof parsed === "object" && parsed.error
         ? errorMessage(parsed.error)
         : "no choices in the response";
-      return errorResponse(502, `${p.name}: ${redact(msg, credential)}`);
+      return errorResponse(502, `${p.name}: ${redactSecrets(msg, credential)}`);
     }
     const msg = openAIToAnthropic(parsed, { model: cand.actual_model });
     if (stream) return new Response(messageEvents(msg), { status: 200, headers: out });
@@ -126,9 +131,16 @@ function post(
   headers: Record<string, string>,
   body: string,
   signal: AbortSignal,
-  connectTimeoutMs: number,
+  timeouts: Config["server"]["timeouts"],
 ): Promise<Response> {
-  return upstreamFetch(url, { method: "POST", headers, body, signal, connectTimeoutMs });
+  return upstreamFetch(url, {
+    method: "POST",
+    headers,
+    body,
+    signal,
+    connectTimeoutMs: timeouts.connect_timeout_ms,
+    idleTimeoutMs: timeouts.idle_timeout_ms,
+  });
 }
 
 /** The response body as text; on Node read straight from node:http, without a web stream. */
@@ -210,7 +222,7 @@ function upstreamError(
   if (!message) message = `HTTP ${status}`;
   const res = errorResponse(
     status,
-    `${provider}: ${redact(message, credential)}`,
+    `${provider}: ${redactSecrets(message, credential)}`,
     errorType(status),
   );
   const retryAfter = upstream.get("retry-after");
@@ -228,11 +240,4 @@ function errorMessage(e: unknown): string {
     if (m && typeof m === "object") return JSON.stringify(m);
   }
   return "";
-}
-
-/** Upstream messages sometimes echo (part of) the key: never pass one on. */
-function redact(message: string, credential: string | undefined): string {
-  let s = message;
-  if (credential && credential.length >= 8) s = s.split(credential).join("***");
-  return s.replace(/\b(sk|rk|gsk|csk|xai|pk)[-_][A-Za-z0-9_*-]{6,}/g, "$1-***");
 }

@@ -1,6 +1,7 @@
-// Route selection (CONTRACT §3): which model name a request goes to, and the upstreams that
-// serve it in priority order. Called on every request, so it reads only the fields it needs
-// (no serialisation of the body) and compiles each Config's regexes and lookups once.
+// Route selection (docs/CONFIG.md, "How a request is routed"): which model name a request goes
+// to, and the upstreams that serve it in priority order. Called on every request, so it reads
+// only the fields it needs (no serialisation of the body) and compiles each Config's regexes and
+// lookups once.
 import type { Config, ModelConfig, ProviderConfig } from "../config/types.ts";
 import { compileRegex } from "../config/regex.ts";
 import { estimateInputTokens } from "./estimate.ts";
@@ -12,9 +13,10 @@ export const DEFAULT_AUTO_MAP_REGEX = "^claude-";
 export const DEFAULT_BACKGROUND_REGEX = "(?i)claude.*haiku";
 
 const TAG_OPEN = "<CCM-SUBAGENT-MODEL>";
-// The tag with the spaces before it, and the line break after it when it ends its line, so
-// "rules\n<tag>\nmore" becomes "rules\nmore" and "a <tag> b" becomes "a b".
-const TAG_RE = /[ \t]*<CCM-SUBAGENT-MODEL>([^<]*)<\/CCM-SUBAGENT-MODEL>(?:[ \t]*\r?\n)?/g;
+const TAG_RE = /<CCM-SUBAGENT-MODEL>([^<]*)<\/CCM-SUBAGENT-MODEL>/g;
+/** What follows a tag up to the end of its line, when that is only spaces. */
+const REST_OF_LINE = /[ \t]*(?:\r?\n|$)/y;
+const SPACES_AFTER = /[ \t]+/y;
 
 type Obj = Record<string, unknown>;
 
@@ -59,7 +61,7 @@ function compile(config: Config): Compiled {
 }
 
 /**
- * Picks the route for one request (CONTRACT §3, first match wins):
+ * Picks the route for one request (docs/CONFIG.md, "How a request is routed"; first match wins):
  * subagent tag → websearch → long_context → background → think → default (auto_map_regex) →
  * the requested model itself → fallback (no [[models]]: the first enabled provider, model
  * unchanged).
@@ -243,10 +245,7 @@ export function takeSubagentTag(body: Obj): string | undefined {
   let found: string | undefined;
   const strip = (text: string): string => {
     let name: string | undefined;
-    let out = text.replace(TAG_RE, (_m, n: string) => {
-      name ??= n.trim();
-      return "";
-    });
+    let out = removeTags(text, (n) => (name ??= n.trim()));
     if (name === undefined) return text;
     found ||= name;
     // Trim only the edges the tag created, keeping the author's own leading/trailing space.
@@ -277,4 +276,37 @@ export function takeSubagentTag(body: Obj): string | undefined {
     }
   }
   return found;
+}
+
+/**
+ * `text` without its subagent tags (each name passed to `seen`), the text around them kept apart:
+ * a line holding only a tag goes with its line break ("rules\n<tag>\nmore" → "rules\nmore");
+ * elsewhere only the tag goes, and of the spaces on both sides of it one side's stay
+ * ("a <tag> b" → "a b", "Sub agent.  <tag>\nDo it." → "Sub agent.  \nDo it.",
+ * "end.<tag> Next" → "end. Next").
+ */
+function removeTags(text: string, seen: (name: string) => void): string {
+  let out = "";
+  let at = 0;
+  for (const m of text.matchAll(TAG_RE)) {
+    seen(m[1]);
+    out += text.slice(at, m.index!);
+    at = m.index! + m[0].length;
+    const lineStart = out.lastIndexOf("\n") + 1;
+    REST_OF_LINE.lastIndex = at;
+    const rest = REST_OF_LINE.exec(text);
+    if (rest && /^[ \t]*$/.test(out.slice(lineStart))) {
+      // Alone on its line: the line goes (its leading spaces, the tag, the rest and the break).
+      out = out.slice(0, lineStart);
+      at += rest[0].length;
+      continue;
+    }
+    const last = out.charCodeAt(out.length - 1);
+    if (last === 0x20 || last === 0x09) {
+      SPACES_AFTER.lastIndex = at;
+      const spaces = SPACES_AFTER.exec(text);
+      if (spaces) at += spaces[0].length;
+    }
+  }
+  return out + text.slice(at);
 }

@@ -22,6 +22,13 @@ export interface UpstreamInit {
    * answers the SYN waits for the caller's overall timeout).
    */
   connectTimeoutMs?: number;
+  /**
+   * Limit on the silence between two chunks of the response body, counted only while its reader
+   * waits for data (a reader that stops reading, for backpressure, is not the upstream's
+   * silence). The body then fails with IdleTimeoutError and the request is abandoned. A body that
+   * keeps flowing is never cut, however long it runs.
+   */
+  idleTimeoutMs?: number;
 }
 
 /** The connection to the upstream was not established within `connectTimeoutMs`. */
@@ -33,17 +40,124 @@ export class ConnectTimeoutError extends Error {
   }
 }
 
-/** A fetch-like call that resolves once the response headers are in; the body streams. */
+/** The upstream sent no part of its response body within `idleTimeoutMs`. */
+export class IdleTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`the upstream sent nothing for ${ms} ms`);
+    this.name = "IdleTimeoutError";
+  }
+}
+
+/**
+ * Calls `onIdle` once when `wait()` was called and no `rest()` or `wait()` followed within `ms`.
+ * One timer per body, re-armed only when it fires, so a chunk costs a clock read, not a timer.
+ */
+class IdleWatch {
+  /** performance.now() when the reader began to wait; -1 while it does not. */
+  #since = -1;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  constructor(readonly ms: number, readonly onIdle: () => void) {}
+
+  /** The reader waits for data from now on. */
+  wait(): void {
+    this.#since = performance.now();
+    if (this.#timer === undefined) this.#arm(this.ms);
+  }
+
+  /** The reader does not wait (it paused, or holds a chunk). */
+  rest(): void {
+    this.#since = -1;
+  }
+
+  stop(): void {
+    this.#since = -1;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #arm(ms: number): void {
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (this.#since < 0) return; // re-armed by the next wait()
+      const left = this.#since + this.ms - performance.now();
+      if (left > 0) this.#arm(left);
+      else {
+        this.#since = -1;
+        this.onIdle();
+      }
+    }, ms);
+  }
+}
+
+/** `res` with its body under an IdleWatch (Deno's fetch responses). */
+function watchedResponse(res: Response, ms: number): Response {
+  const upstream = res.body;
+  if (!upstream) return res;
+  const reader = upstream.getReader();
+  let failed = false;
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  const watch = new IdleWatch(ms, () => {
+    failed = true;
+    const e = new IdleTimeoutError(ms);
+    controller.error(e);
+    reader.cancel(e).catch(() => {});
+  });
+  const body = new ReadableStream<Uint8Array>({
+    start(c) {
+      controller = c;
+    },
+    async pull(c) {
+      watch.wait();
+      let chunk;
+      try {
+        chunk = await reader.read();
+      } catch (e) {
+        watch.stop();
+        if (!failed) c.error(e);
+        return;
+      }
+      if (failed) return;
+      if (chunk.done) {
+        watch.stop();
+        c.close();
+      } else {
+        watch.rest();
+        c.enqueue(chunk.value);
+      }
+    },
+    cancel(reason) {
+      watch.stop();
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+  return new Response(body, {
+    status: res.status,
+    statusText: res.statusText,
+    headers: res.headers,
+  });
+}
+
+/**
+ * A fetch-like call that resolves once the response headers are in; the body streams. Redirects
+ * are never followed, on either runtime: a 3xx is returned as it is.
+ */
 export type UpstreamFetch = (url: string, init: UpstreamInit) => Promise<Response>;
 
 /** The client for this runtime. */
-export const upstreamFetch: UpstreamFetch = isDeno
-  ? (url, init) =>
-    fetch(url, {
-      ...init,
-      body: Array.isArray(init.body) ? Buffer.concat(init.body) : init.body,
-    } as RequestInit)
-  : nodeFetch;
+export const upstreamFetch: UpstreamFetch = isDeno ? denoFetch : nodeFetch;
+
+async function denoFetch(url: string, init: UpstreamInit): Promise<Response> {
+  const res = await fetch(url, {
+    method: init.method,
+    headers: init.headers,
+    body: Array.isArray(init.body) ? Buffer.concat(init.body) : init.body,
+    signal: init.signal,
+    // Never follow: the body and credentials would be re-sent to wherever Location points.
+    // The 3xx itself comes back (node:http below does not follow redirects either).
+    redirect: "manual",
+  } as RequestInit);
+  return init.idleTimeoutMs ? watchedResponse(res, init.idleTimeoutMs) : res;
+}
 
 const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 256, keepAliveMsecs: 30_000 });
 const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 256, keepAliveMsecs: 30_000 });
@@ -107,7 +221,7 @@ function nodeFetch(url: string, init: UpstreamInit): Promise<Response> {
         resolve(new Response(null, { status, statusText: res.statusMessage, headers: h }));
         return;
       }
-      const body = new NodeBody(res, req, cleanup);
+      const body = new NodeBody(res, req, cleanup, init.idleTimeoutMs);
       response = res;
       onBodyError = (e) => body.fail(e);
       resolve(new NodeResponse(status, res.statusMessage ?? "", h, body) as unknown as Response);
@@ -163,11 +277,20 @@ class NodeBody implements RawBody {
   #h?: RawBodyHandlers;
   #failure?: Error;
   #settled = false;
+  #watch?: IdleWatch;
   constructor(
     readonly res: IncomingMessage,
     readonly req: { destroy(e?: Error): void },
     readonly cleanup: () => void,
+    idleTimeoutMs?: number,
   ) {
+    if (idleTimeoutMs) {
+      this.#watch = new IdleWatch(idleTimeoutMs, () => {
+        const e = new IdleTimeoutError(idleTimeoutMs);
+        this.fail(e);
+        this.req.destroy(e);
+      });
+    }
     // Registered at once so a failure before anyone reads is remembered, not lost.
     res.on("error", (e) => this.fail(e));
     res.on(
@@ -177,6 +300,7 @@ class NodeBody implements RawBody {
   }
 
   fail(e: Error): void {
+    this.#watch?.stop();
     this.cleanup();
     if (this.#settled) return;
     if (!this.#h) {
@@ -194,10 +318,16 @@ class NodeBody implements RawBody {
       h.error(this.#failure);
       return;
     }
+    const watch = this.#watch;
+    watch?.wait();
     this.res.on("data", (chunk: Uint8Array) => {
-      if (!this.#settled) h.data(chunk);
+      if (this.#settled) return;
+      // Before handing it on: the handler may pause the flow (watch.rest()).
+      watch?.wait();
+      h.data(chunk);
     });
     this.res.on("end", () => {
+      watch?.stop();
       this.cleanup();
       if (this.#settled) return;
       this.#settled = true;
@@ -206,14 +336,17 @@ class NodeBody implements RawBody {
   }
 
   pause(): void {
+    this.#watch?.rest();
     this.res.pause();
   }
 
   resume(): void {
+    if (!this.#settled) this.#watch?.wait();
     this.res.resume();
   }
 
   cancel(): void {
+    this.#watch?.stop();
     this.#settled = true;
     this.cleanup();
     this.req.destroy();

@@ -45,7 +45,7 @@ export function anthropicToOpenAI(body: AnthropicRequest, opts: RequestOptions):
   if (typeof body.system === "string") {
     if (body.system) systemParts.push(body.system);
   } else if (Array.isArray(body.system)) {
-    const text = joinText(body.system, "\n\n");
+    const text = joinText(withoutBilling(body.system), "\n\n");
     if (text) systemParts.push(text);
   }
   const inline = opts.systemMessages === "inline";
@@ -120,6 +120,22 @@ export function reasoningEffort(body: AnthropicRequest): "low" | "medium" | "hig
     if (e === "max") return "high";
   }
   return undefined;
+}
+
+/**
+ * Claude Code starts its system prompt with a `x-anthropic-billing-header: …` text block:
+ * Anthropic's per-request attribution. Other providers have no use for it, and as it changes
+ * with every request it would defeat their prompt caching.
+ */
+const BILLING_PREFIX = "x-anthropic-billing-header:";
+
+function isBilling(b: unknown): boolean {
+  const text = (b as Obj | null)?.text;
+  return typeof text === "string" && text.startsWith(BILLING_PREFIX);
+}
+
+function withoutBilling(blocks: unknown[]): unknown[] {
+  return blocks.some(isBilling) ? blocks.filter((b) => !isBilling(b)) : blocks;
 }
 
 function joinText(blocks: unknown, sep: string): string {

@@ -2,7 +2,7 @@
 // (method, url, headers, body bytes), answers with JSON or SSE (status, headers, pauses or gates
 // between events, a break-off after N events), and notices when its client aborts.
 import { Buffer } from "node:buffer";
-import { createServer } from "node:net";
+import { connect, createServer, type Socket } from "node:net";
 import { startServer } from "../../src/runtime/serve.ts";
 
 /** One request the stub received. */
@@ -250,14 +250,45 @@ function toHandler(h: StubHandler | StubReply | undefined): StubHandler {
   ) => (req.json?.stream === true ? { events: messageEvents() } : { json: messageJson() });
 }
 
-/** A 127.0.0.1 port with nothing listening (connections are refused). */
-export function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
+/** A 127.0.0.1 port that refuses connections for as long as it is held. */
+export interface RefusedPort {
+  port: number;
+  /** "http://127.0.0.1:PORT" */
+  url: string;
+  /** Gives the port back (only then may another socket take it). */
+  close(): Promise<void>;
+}
+
+/**
+ * A port with nothing listening, kept reserved until `close()`: it is the local port of an open
+ * TCP connection (to a throwaway listener), so no `listen(0)` can be handed it (unlike a port
+ * freed by `close()`), while a connection to it is refused (ECONNREFUSED: no listener).
+ */
+export async function refusedPort(): Promise<RefusedPort> {
+  const accepted: Socket[] = [];
+  const holder = createServer((s) => {
+    s.on("error", () => {});
+    accepted.push(s);
   });
+  await new Promise<void>((resolve, reject) => {
+    holder.once("error", reject);
+    holder.listen(0, "127.0.0.1", resolve);
+  });
+  const to = (holder.address() as { port: number }).port;
+  const client = connect({ host: "127.0.0.1", port: to });
+  client.on("error", () => {});
+  await new Promise<void>((resolve, reject) => {
+    client.once("connect", resolve);
+    client.once("error", reject);
+  });
+  const port = client.localPort!;
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    async close() {
+      client.destroy();
+      for (const s of accepted) s.destroy();
+      await new Promise((r) => holder.close(r));
+    },
+  };
 }
