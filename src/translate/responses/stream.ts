@@ -32,15 +32,16 @@ export interface ResponsesStreamOptions {
 interface Item {
   kind: "message" | "reasoning" | "function_call";
   block: BlockHandle;
-  /** Deltas were seen (so `.done` texts are not appended again). */
-  streamed: boolean;
-  /** reasoning: the summary part the last text belonged to. */
+  /** The parts that got text (so a `.done` event's full text is not appended again). */
+  seen: Set<number>;
+  /** The part the last text belonged to. */
   part: number;
-  hasText: boolean;
   done: boolean;
 }
 
 const KINDS = new Set(["message", "reasoning", "function_call"]);
+/** Part numbers of raw reasoning text, after any summary part's. */
+const RAW = 1_000_000;
 
 /** Reads Responses events (one `data:` payload at a time) into an AnthropicStreamWriter. */
 export class ResponsesReader {
@@ -84,34 +85,35 @@ export class ResponsesReader {
       case "response.output_text.delta":
       case "response.refusal.delta":
         if (ev.type === "response.refusal.delta") this.#refusal = true;
-        this.#text(this.#item(ev, "message"), ev.delta, true);
+        this.#add(this.#item(ev, "message"), ev.content_index, ev.delta);
         return;
       case "response.output_text.done":
-      case "response.refusal.done": {
-        const it = this.#item(ev, "message");
-        if (!it.streamed) {
-          this.#text(it, ev.type === "response.refusal.done" ? ev.refusal : ev.text);
-        }
+      case "response.refusal.done":
+        this.#addOnce(
+          this.#item(ev, "message"),
+          ev.content_index,
+          ev.type === "response.refusal.done" ? ev.refusal : ev.text,
+        );
         return;
-      }
       case "response.reasoning_summary_text.delta":
-      case "response.reasoning_text.delta":
-        this.#thinking(this.#item(ev, "reasoning"), ev, ev.delta, true);
+        this.#add(this.#item(ev, "reasoning"), ev.summary_index, ev.delta);
         return;
       case "response.reasoning_summary_text.done":
-      case "response.reasoning_text.done": {
-        const it = this.#item(ev, "reasoning");
-        if (!it.streamed) this.#thinking(it, ev, ev.text, false);
+        this.#addOnce(this.#item(ev, "reasoning"), ev.summary_index, ev.text);
         return;
-      }
+      // Raw reasoning text (some models): parts after the summary's.
+      case "response.reasoning_text.delta":
+        this.#add(this.#item(ev, "reasoning"), RAW + (ev.content_index ?? 0), ev.delta);
+        return;
+      case "response.reasoning_text.done":
+        this.#addOnce(this.#item(ev, "reasoning"), RAW + (ev.content_index ?? 0), ev.text);
+        return;
       case "response.function_call_arguments.delta":
-        this.#text(this.#item(ev, "function_call"), ev.delta, true);
+        this.#add(this.#item(ev, "function_call"), 0, ev.delta);
         return;
-      case "response.function_call_arguments.done": {
-        const it = this.#item(ev, "function_call");
-        if (!it.streamed) this.#text(it, ev.arguments);
+      case "response.function_call_arguments.done":
+        this.#addOnce(this.#item(ev, "function_call"), 0, ev.arguments);
         return;
-      }
       case "response.output_item.done":
         if (KINDS.has(ev.item?.type as string)) {
           this.#itemDone(this.#item(ev, ev.item!.type), ev.item!);
@@ -165,7 +167,7 @@ export class ResponsesReader {
       const block = this.#w.open(
         kind === "reasoning" ? "thinking" : kind === "function_call" ? "tool_use" : "text",
       );
-      it = { kind, block, streamed: false, part: 0, hasText: false, done: false };
+      it = { kind, block, seen: new Set(), part: 0, done: false };
     }
     if (index !== undefined && !this.#byIndex.has(index)) this.#byIndex.set(index, it);
     if (id && !this.#byId.has(id)) this.#byId.set(id, it);
@@ -181,44 +183,39 @@ export class ResponsesReader {
     this.#w.tool(it.block, item.call_id, name);
   }
 
-  #text(it: Item, text: unknown, delta = false): void {
+  /** Text for part `part` of an item (content_index, summary_index; 0 for arguments). */
+  #add(it: Item, part: unknown, text: unknown): void {
     if (typeof text !== "string" || text === "" || it.done) return;
-    if (delta) it.streamed = true;
+    const p = typeof part === "number" ? part : it.part;
+    // One thinking block per reasoning item; its summary parts are separate paragraphs.
+    if (it.kind === "reasoning" && it.seen.size > 0 && p !== it.part) {
+      this.#w.append(it.block, "\n\n");
+    }
     if (it.kind === "function_call") this.#hadTools = true;
+    it.part = p;
+    it.seen.add(p);
     this.#outputChars += text.length;
     this.#w.append(it.block, text);
   }
 
-  #thinking(it: Item, ev: ResponsesEvent, text: unknown, delta: boolean): void {
-    if (typeof text !== "string" || text === "" || it.done) return;
-    if (delta) it.streamed = true;
-    const part = typeof ev.summary_index === "number"
-      ? ev.summary_index
-      : typeof ev.content_index === "number"
-      ? ev.content_index
-      : it.part;
-    // One thinking block per reasoning item; its summary parts are separate paragraphs.
-    if (it.hasText && part !== it.part) this.#w.append(it.block, "\n\n");
-    it.part = part;
-    it.hasText = true;
-    this.#outputChars += text.length;
-    this.#w.append(it.block, text);
+  /** A part's full text from a `.done` event: used only when no delta of it came. */
+  #addOnce(it: Item, part: unknown, text: unknown): void {
+    const p = typeof part === "number" ? part : 0;
+    if (!it.seen.has(p)) this.#add(it, p, text);
   }
 
   #itemDone(it: Item, item: ResponsesItem): void {
     if (it.done) return;
     this.#itemInfo(it, item);
-    if (!it.streamed) {
-      // Only the finished item arrived (or a server that sends no deltas): take its content.
-      if (it.kind === "message" && Array.isArray(item.content)) {
-        for (const c of item.content) {
-          if (c?.type === "refusal") this.#refusal = true;
-          this.#text(it, c?.type === "refusal" ? c.refusal : c?.text);
-        }
-      } else if (it.kind === "reasoning" && Array.isArray(item.summary)) {
-        item.summary.forEach((s, i) => this.#thinking(it, { summary_index: i }, s?.text, false));
-      } else if (it.kind === "function_call") this.#text(it, item.arguments);
-    }
+    // Parts whose text never came as deltas (a server that sends only finished items).
+    if (it.kind === "message" && Array.isArray(item.content)) {
+      item.content.forEach((c, i) => {
+        if (c?.type === "refusal" && !it.seen.has(i)) this.#refusal = true;
+        this.#addOnce(it, i, c?.type === "refusal" ? c.refusal : c?.text);
+      });
+    } else if (it.kind === "reasoning" && Array.isArray(item.summary)) {
+      item.summary.forEach((s, i) => this.#addOnce(it, i, s?.text));
+    } else if (it.kind === "function_call") this.#addOnce(it, 0, item.arguments);
     if (
       it.kind === "reasoning" && typeof item.encrypted_content === "string" &&
       item.encrypted_content
@@ -230,16 +227,14 @@ export class ResponsesReader {
   }
 
   #complete(resp: ResponsesObject, incomplete: boolean): void {
-    // Items only the final response lists (a server that streamed none of them).
+    // The final response may list items the stream did not finish (or never sent): an item
+    // seen only as argument deltas gets its name here.
     if (Array.isArray(resp.output)) {
       resp.output.forEach((item, i) => {
         if (!item || typeof item !== "object" || !KINDS.has(item.type as string)) return;
         const known = (item.id && this.#byId.get(item.id)) ||
           (this.#byId.size === 0 ? this.#byIndex.get(i) : undefined);
-        if (known) return;
-        const ev: ResponsesEvent = { output_index: i, item_id: item.id, item };
-        const it = this.#item(ev, item.type);
-        this.#itemInfo(it, item);
+        const it = known || this.#item({ output_index: i, item_id: item.id, item }, item.type);
         this.#itemDone(it, item);
       });
     }
