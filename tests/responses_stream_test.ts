@@ -3,42 +3,15 @@
 // meaning of each translated stream, failures before and after the first byte, and tolerance.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { ResponsesStreamTranslator } from "../src/translate/responses/stream.ts";
-import { ToolNames } from "../src/translate/tool_names.ts";
 import { accumulate, prng, randomCuts, splitAt } from "./helpers/anthropic_sse.ts";
-
-const FIXTURES = join(import.meta.dirname ?? ".", "fixtures", "codex");
-export const CODEX_STREAMS = [
-  "text",
-  "reasoning",
-  "parallel_tools",
-  "early_args",
-  "incomplete",
-  "failed_early",
-  "failed_midstream",
-  "error_event",
-  "truncated",
-  "output_only",
-];
-/** A tool name over 64 characters: the fixtures call it by its short form "mcp__query". */
-export const LONG_TOOL = "mcp__claude_ai_Very_Long_Integration_Server_Name_For_Tests__query";
-export const codexOpts = () => ({
-  model: "gpt-5.5",
-  inputTokens: 100,
-  toolNames: new ToolNames(["Read", "Bash", LONG_TOOL]),
-  upstreamName: "codex",
-});
-
-export function codexFixture(name: string): Uint8Array {
-  return new Uint8Array(readFileSync(join(FIXTURES, `${name}.sse`)));
-}
-
-function golden(name: string): string {
-  const path = join(FIXTURES, `${name}.anthropic.sse`);
-  return existsSync(path) ? readFileSync(path, "utf8") : "";
-}
+import {
+  CODEX_STREAMS,
+  codexFixture,
+  codexGolden as golden,
+  codexOpts,
+  LONG_TOOL,
+} from "./helpers/codex_fixtures.ts";
 
 function run(bytes: Uint8Array, cuts: number[] = []) {
   const t = new ResponsesStreamTranslator(codexOpts());
