@@ -16,7 +16,8 @@
 
 import type { AnthropicBlock, AnthropicMessageParam } from "./types.ts";
 
-export type SignatureFamily = "anthropic" | "openai" | "unsigned" | (string & {});
+/** "anthropic", "openai", "unsigned", or the tag of a prefixed signature. */
+export type SignatureFamily = string;
 
 const PREFIXED = /^([a-z][a-z0-9-]{0,31}):/;
 const OPENAI_PREFIX = "openai:";
