@@ -8,6 +8,7 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { baseEnv, runCli, startCli, tempHome } from "./helpers/cli.ts";
 import { type AuthzStub, type AuthzStubOptions, startAuthzStub } from "./helpers/authz_stub.ts";
+import { startRedirectStub } from "./helpers/redirect_stub.ts";
 import { parsePasted } from "../src/auth/paste_input.ts";
 import { loopbackTarget, startCallbackServer } from "../src/auth/callback_server.ts";
 import { browserCommand, browserUnavailable } from "../src/runtime/browser.ts";
@@ -355,6 +356,47 @@ describe("ccmux login, loopback mode", () => {
     assert.equal(rec.kind, "anthropic-console");
     assert.ok(!run.stderr().includes("sk-ant-api03-created-by-stub"));
     assert.match(run.stderr(), /API key was created/);
+  });
+});
+
+describe("ccmux login: endpoints that redirect", () => {
+  /** Points one endpoint key of the account's table at a server that answers 307. */
+  async function redirecting(t: { home: string }, key: string) {
+    const r = await startRedirectStub();
+    cleanups.push(() => r.close());
+    const file = join(t.home, "config.toml");
+    const text = readFileSync(file, "utf8");
+    writeFileSync(file, text.replace(new RegExp(`^${key} = .*$`, "m"), `${key} = "${r.url}/x"`));
+    return r;
+  }
+
+  test("token endpoint answers 307: exit 1, the code is not re-sent, nothing stored", async () => {
+    const t = await setup("claude-max", "anthropic", { body: "json" });
+    const r = await redirecting(t, "token_url");
+    const run = start(["claude-max", "--no-browser"], t.env);
+    const [loop] = await waitUrls(run, t.stub, 1);
+    const page = await visit(await authorize(loop));
+    assert.equal(page.status, 400);
+    await assertFailed(
+      run,
+      t,
+      "claude-max",
+      /HTTP 307 \(a redirect to [^)]+\)[^\n]*does not follow/,
+    );
+    assert.equal(r.redirected.length, 1);
+    assert.deepEqual(r.targetRequests, []);
+  });
+
+  test("anthropic-console: create_api_key answers 307: exit 1, the bearer token is not re-sent", async () => {
+    const t = await setup("console", "anthropic-console", { body: "json", extra: ANTHROPIC_EXTRA });
+    const r = await redirecting(t, "api_key_url");
+    const run = start(["console", "--no-browser"], t.env);
+    const [loop] = await waitUrls(run, t.stub, 2);
+    await visit(await authorize(loop));
+    await assertFailed(run, t, "console", /API key failed: [^\n]*HTTP 307 \(a redirect to [^)]+\)/);
+    assert.equal(r.redirected.length, 1);
+    assert.deepEqual(r.targetRequests, []);
+    assertNoSecrets(run, t.stub);
   });
 });
 

@@ -16,6 +16,7 @@ import {
 } from "./helpers/cli.ts";
 import { type OAuthStub, startOAuthStub } from "./helpers/oauth_stub.ts";
 import { assertNoSecrets, record, writeSetup } from "./helpers/token_files.ts";
+import { startRedirectStub } from "./helpers/redirect_stub.ts";
 import type { TokenFile } from "../src/auth/types.ts";
 
 const T = 90_000; // child processes on a busy 2-core machine: generous
@@ -379,6 +380,77 @@ describe("ccmux status and logout", { timeout: 300_000 }, () => {
       assert.equal(rev.body.token_type_hint, "refresh_token");
       assert.equal(rev.body.client_id, "corp-client");
     } finally {
+      await s.cleanup();
+    }
+  });
+});
+
+describe("OAuth endpoints that redirect", { timeout: 300_000 }, () => {
+  const REFUSED = /HTTP 307 \(a redirect to http:\/\/127\.0\.0\.1:\d+\)[^\n]*does not follow/;
+
+  test("refresh: a 307 from the token endpoint fails clearly; nothing reaches the Location", async () => {
+    const r = await startRedirectStub();
+    const s = await setup((stub) => ({ "claude-max": record("claude-max", stub.seed(), -60) }), {
+      "claude-max": { token_url: `${r.url}/v1/oauth/token` },
+    });
+    try {
+      const before = readFileSync(s.tokens, "utf8");
+      const out = await cli(["token", "claude-max"], s.env);
+      assert.equal(out.code, 1);
+      assert.equal(out.stdout, "");
+      assert.match(out.stderr, REFUSED);
+      assertNoSecrets(out.stderr, s.secrets());
+      assert.equal(r.redirected.length, 1);
+      assert.deepEqual(r.targetRequests, []);
+      assert.equal(readFileSync(s.tokens, "utf8"), before);
+    } finally {
+      await r.close();
+      await s.cleanup();
+    }
+  });
+
+  test("refresh: a redirect from oidc discovery fails clearly; nothing reaches the Location", async () => {
+    const r = await startRedirectStub(302);
+    const s = await setup(
+      (stub) => ({ corp: record("corp", stub.seed(), -60, { kind: "oidc" }) }),
+      { corp: { client_id: "corp-client", issuer: r.url } },
+    );
+    try {
+      // The oidc account has no token_url: the refresh must discover it at the issuer.
+      writeFileSync(s.config, readFileSync(s.config, "utf8").replace(/^token_url = .*\n/m, ""));
+      const out = await cli(["token", "corp"], s.env);
+      assert.equal(out.code, 1);
+      assert.match(
+        out.stderr,
+        /discovery at http:\/\/127\.0\.0\.1:\d+ failed: .*HTTP 302 \(a redirect/,
+      );
+      assert.ok(r.redirected.some((p) => p.startsWith("/.well-known/")), r.redirected.join());
+      assert.deepEqual(r.targetRequests, []);
+    } finally {
+      await r.close();
+      await s.cleanup();
+    }
+  });
+
+  test("logout: a 307 from the revoke endpoint is a failed revoke; the token is not re-sent", async () => {
+    const r = await startRedirectStub();
+    const s = await setup((stub) => ({ "claude-max": record("claude-max", stub.seed(), 3600) }));
+    try {
+      writeFileSync(
+        s.config,
+        readFileSync(s.config, "utf8") + `revoke_url = "${r.url}/v1/oauth/token/revoke"\n`,
+      );
+      const out = await cli(["logout", "claude-max"], s.env);
+      assert.equal(out.code, 0);
+      assert.match(out.stderr, /warning: removed 'claude-max' locally, but revoking it failed: /);
+      assert.match(out.stderr, REFUSED);
+      assert.doesNotMatch(out.stderr, /token revoked/);
+      assertNoSecrets(out.stderr, s.secrets());
+      assert.equal(r.redirected.length, 1);
+      assert.deepEqual(r.targetRequests, [], "the refresh token was re-POSTed to the Location");
+      assert.deepEqual(readTokens(s.tokens), {});
+    } finally {
+      await r.close();
       await s.cleanup();
     }
   });

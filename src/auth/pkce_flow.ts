@@ -3,6 +3,7 @@
 import * as oauth from "oauth4webapi";
 import type { ResolvedOAuth } from "./kinds.ts";
 import { isLoopbackHost } from "../config/mod.ts";
+import { noRedirects, RedirectRefusedError } from "./no_redirect.ts";
 
 type Fetch = typeof fetch;
 
@@ -93,8 +94,13 @@ async function discover(issuer: URL, fetchFn: Fetch): Promise<oauth.Authorizatio
 }
 
 /** Starts a sign-in: server metadata, PKCE verifier and S256 challenge, random state. */
-export async function startSession(r: ResolvedOAuth, fetchFn: Fetch = fetch): Promise<PkceSession> {
+export async function startSession(
+  r: ResolvedOAuth,
+  anyFetch: Fetch = fetch,
+): Promise<PkceSession> {
   if (!r.client_id) throw new LoginError(`no client_id is configured for '${r.id}'`);
+  // Every request of the sign-in (discovery, code exchange, API key) refuses redirects.
+  const fetchFn = noRedirects(anyFetch);
   const as = await authorizationServer(r, fetchFn);
   const verifier = oauth.generateRandomCodeVerifier();
   return {
@@ -233,10 +239,9 @@ export async function createApiKey(
   const u = checkEndpoint(url, "api_key_url");
   let res: Response;
   try {
-    res = await fetchFn(u.href, {
+    res = await noRedirects(fetchFn)(u.href, {
       method: "POST",
       headers: { authorization: `Bearer ${accessToken}`, accept: "application/json" },
-      redirect: "manual",
       signal: AbortSignal.timeout(NETWORK_TIMEOUT_MS),
     });
   } catch (e) {
@@ -256,7 +261,7 @@ export async function createApiKey(
 
 /** A one-line explanation of an oauth4webapi (or network) failure. */
 export function describeError(e: unknown): string {
-  if (e instanceof LoginError) return e.message;
+  if (e instanceof LoginError || e instanceof RedirectRefusedError) return e.message;
   if (e instanceof oauth.AuthorizationResponseError) {
     const desc = e.error_description ? ` (${e.error_description})` : "";
     return `the authorization server refused the sign-in: ${e.error}${desc}`;
