@@ -3,9 +3,10 @@
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
+import process from "node:process";
 import { baseEnv, runCli, startCli, tempHome } from "./helpers/cli.ts";
 import { type AuthzStub, type AuthzStubOptions, startAuthzStub } from "./helpers/authz_stub.ts";
 import { startRedirectStub } from "./helpers/redirect_stub.ts";
@@ -356,6 +357,65 @@ describe("ccmux login, loopback mode", () => {
     assert.equal(rec.kind, "anthropic-console");
     assert.ok(!run.stderr().includes("sk-ant-api03-created-by-stub"));
     assert.match(run.stderr(), /API key was created/);
+  });
+});
+
+describe("ccmux login: the browser opener", () => {
+  test("xdg-open gets a minimal environment: display and session, no API keys or CCMUX_*", {
+    skip: process.platform === "darwin" || process.platform === "win32"
+      ? "xdg-open is the Linux/BSD opener"
+      : false,
+  }, async () => {
+    const t = await setup("claude-max", "anthropic", { body: "json" });
+    // A fake xdg-open first on PATH that records the environment it was started with (in its
+    // own folder: a path passed in a variable could itself be filtered out).
+    const bin = join(t.home, "bin");
+    mkdirSync(bin);
+    const script = join(bin, "xdg-open");
+    writeFileSync(
+      script,
+      '#!/bin/sh\nenv > "$(dirname "$0")/env.tmp" && mv "$(dirname "$0")/env.tmp" ' +
+        '"$(dirname "$0")/env.txt"\n',
+    );
+    chmodSync(script, 0o755);
+    const env = {
+      ...t.env,
+      PATH: `${bin}:${t.env.PATH}`,
+      DISPLAY: ":99",
+      XDG_RUNTIME_DIR: "/run/user/4242",
+      DBUS_SESSION_BUS_ADDRESS: "unix:path=/run/user/4242/bus",
+      BROWSER: "firefox",
+      ANTHROPIC_API_KEY: "sk-ant-api03-must-not-leak",
+      ANTHROPIC_AUTH_TOKEN: "must-not-leak-2",
+      OPENAI_API_KEY: "sk-must-not-leak-3",
+      CCMUX_API_KEY: "must-not-leak-4",
+      AWS_SECRET_ACCESS_KEY: "must-not-leak-5",
+    };
+    const run = start(["claude-max", "--timeout", "60"], env);
+    await waitUrls(run, t.stub, 1);
+    const file = join(bin, "env.txt");
+    const recorded = await until(
+      run,
+      "a run of the fake xdg-open",
+      () => existsSync(file) ? readFileSync(file, "utf8") : null,
+    );
+    run.child.kill("SIGTERM");
+    const vars = new Map(
+      recorded.split("\n").filter((l) => l.includes("=")).map((l) => {
+        const i = l.indexOf("=");
+        return [l.slice(0, i), l.slice(i + 1)] as [string, string];
+      }),
+    );
+    assert.equal(vars.get("DISPLAY"), ":99");
+    assert.equal(vars.get("XDG_RUNTIME_DIR"), "/run/user/4242");
+    assert.equal(vars.get("DBUS_SESSION_BUS_ADDRESS"), "unix:path=/run/user/4242/bus");
+    assert.equal(vars.get("BROWSER"), "firefox");
+    assert.equal(vars.get("HOME"), t.home);
+    assert.ok(vars.get("PATH")?.startsWith(bin), "PATH kept");
+    for (const name of vars.keys()) {
+      assert.doesNotMatch(name, /^(ANTHROPIC_|OPENAI_|CCMUX_|AWS_)/, `${name} reached xdg-open`);
+    }
+    assert.ok(!recorded.includes("must-not-leak"), "a secret reached xdg-open");
   });
 });
 
