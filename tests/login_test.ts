@@ -236,17 +236,35 @@ describe("ccmux login, loopback mode", () => {
     assert.ok(await portRefused(port), "callback port still open");
   });
 
-  test("wrong state: error page, exit 1, token endpoint never called", async () => {
+  test("a callback without this sign-in's state is answered 400 and ignored; the sign-in goes on", async () => {
     const t = await setup("claude-max", "anthropic", { body: "json" });
     const run = start(["claude-max", "--no-browser"], t.env);
     const [loop] = await waitUrls(run, t.stub, 1);
+    const redirect = new URL(loop.searchParams.get("redirect_uri")!);
     const callback = await authorize(loop);
-    callback.searchParams.set("state", "forged-state");
+    // Any local process or web page can reach the port: none of these may end the sign-in.
+    const stray = [
+      new URL(redirect.href), // no parameters at all
+      new URL(`${redirect.href}?code=forged&state=forged-state`),
+      new URL(`${redirect.href}?error=access_denied`),
+      new URL(`${redirect.href}?error=access_denied&state=forged-state`),
+    ];
+    for (const u of stray) {
+      const page = await visit(u);
+      assert.equal(page.status, 400, u.search);
+      assert.match(page.html, /does not belong to the sign-in in progress/);
+    }
+    let exited = false;
+    void run.exit.then(() => (exited = true));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(exited, false, `the login ended: ${run.stderr()}`);
+    assert.equal(t.stub.tokenCalls.length, 0, "a stray request reached the token endpoint");
     const page = await visit(callback);
-    assert.equal(page.status, 400);
-    assert.match(page.html, /Sign-in failed/);
-    await assertFailed(run, t, "claude-max", /state mismatch/);
-    assert.equal(t.stub.tokenCalls.length, 0);
+    assert.equal(page.status, 200);
+    assert.equal(await run.exit, 0, run.stderr());
+    assert.equal(t.stub.tokenCalls.length, 1);
+    assert.equal(t.stub.tokenCalls[0].params.code, callback.searchParams.get("code"));
+    assert.ok(readTokens(t.tokenFile)["claude-max"]);
     assert.ok(await portRefused(Number(callback.port)));
   });
 
@@ -499,6 +517,34 @@ describe("ccmux login --paste", () => {
     assert.equal(t.stub.tokenCalls.length, 0);
   });
 
+  test("a pasted error=access_denied without a state reports the refusal, stores nothing", async () => {
+    const t = await setup("openai", "openai", { body: "form" });
+    const run = start(["openai", "--paste"], t.env);
+    await waitUrls(run, t.stub, 1);
+    run.child.stdin!.end("http://localhost:1455/auth/callback?error=access_denied\n");
+    await assertFailed(run, t, "openai", /refused the sign-in: access_denied/);
+    assert.doesNotMatch(run.stderr(), /state mismatch/);
+    assert.equal(t.stub.tokenCalls.length, 0);
+  });
+
+  test("a pasted callback URL on a foreign host is refused before the token endpoint", async () => {
+    const t = await setup("openai", "openai", { body: "form" });
+    const run = start(["openai", "--paste"], t.env);
+    const [url] = await waitUrls(run, t.stub, 1);
+    const landed = await authorize(url);
+    const evil = new URL("https://evil.example/cb");
+    evil.search = landed.search; // the right code and state
+    run.child.stdin!.end(`${evil.href}\n`);
+    await assertFailed(
+      run,
+      t,
+      "openai",
+      /https:\/\/evil\.example\/cb\) is not a redirect this sign-in sent/,
+    );
+    assert.equal(t.stub.tokenCalls.length, 0);
+    assert.ok(!run.stderr().includes(landed.searchParams.get("code")!), "the code was printed");
+  });
+
   test("stdin closed without a code: exit 1", async () => {
     const t = await setup("claude-max", "anthropic");
     const run = start(["claude-max", "--paste"], t.env);
@@ -624,12 +670,15 @@ describe("login building blocks (in-process)", () => {
     const free = await freePort();
     try {
       const target = loopbackTarget("http://localhost:PORT/auth/callback", [busyPort, free]);
-      const server = await startCallbackServer(target);
+      const server = await startCallbackServer(target, "s");
       assert.equal(server.port, free);
       assert.equal(server.redirectUri, `http://localhost:${free}/auth/callback`);
       const other = await fetch(`http://127.0.0.1:${free}/favicon.ico`);
       assert.equal(other.status, 404);
       await other.body?.cancel();
+      const wrong = await fetch(`http://127.0.0.1:${free}/auth/callback?code=c&state=x`);
+      assert.equal(wrong.status, 400);
+      await wrong.body?.cancel();
       const first = fetch(`http://127.0.0.1:${free}/auth/callback?code=c&state=s`);
       const cb = await server.callback;
       assert.equal(cb.params.get("code"), "c");

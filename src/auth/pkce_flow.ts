@@ -142,6 +142,16 @@ export async function exchangeCode(
   redirectUri: string,
 ): Promise<oauth.TokenEndpointResponse> {
   let params: URLSearchParams;
+  // A refusal without a state (a pasted `…/callback?error=access_denied`, typed at this very
+  // terminal): report the refusal itself. Nothing is exchanged either way. The callback server
+  // never hands over a reply without this sign-in's state.
+  const error = response.get("error");
+  if (error !== null && !response.has("state")) {
+    const desc = response.get("error_description");
+    throw new LoginError(
+      `the authorization server refused the sign-in: ${error}${desc ? ` (${desc})` : ""}`,
+    );
+  }
   const checked = new URLSearchParams(response);
   // RFC 9207 `iss` can only be checked against an issuer we know (oidc, openai, or configured);
   // the anthropic kinds have none, so a stray `iss` there must not fail the sign-in.

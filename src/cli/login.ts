@@ -1,4 +1,4 @@
-// `ccmux login [ID]`: OAuth 2.0 + PKCE sign-in (CONTRACT §5). Messages go to stderr; stdout
+// `ccmux login [ID]`: OAuth 2.0 + PKCE sign-in (docs/OAUTH_SETUP.md). Messages go to stderr; stdout
 // stays empty; tokens are never printed.
 import { intFlag, parseCommand } from "./args.ts";
 import { CliError, type Io, UsageError } from "./io.ts";
