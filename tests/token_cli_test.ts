@@ -3,7 +3,7 @@
 // dead refresh tokens, network failures, output formats, revocation.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { spawn } from "node:child_process";
 import {
   baseEnv,
@@ -137,6 +137,33 @@ describe("ccmux token across processes", { timeout: 300_000 }, () => {
       const doc = JSON.parse(readFileSync(s.tokens, "utf8"));
       assert.ok(doc.other, "the killed logout did not happen");
       assert.deepEqual(tokenDirFiles(s.home), ["config.toml", "oauth_tokens.json"]);
+    } finally {
+      await s.cleanup();
+    }
+  });
+});
+
+describe("ccmux token: odd lock files", { timeout: 300_000 }, () => {
+  test("a dangling symlink at the lock path: exit 1 naming it, no spin, no temp files left", async () => {
+    const s = await setup((stub) => ({ "claude-max": record("claude-max", stub.seed(), 3600) }));
+    try {
+      symlinkSync(`${s.home}/no-such-target`, `${s.tokens}.lock`);
+      const started = Date.now();
+      // Without the fix this never returns (collect's timeout fails the test).
+      const r = await runCli(["token", "--refresh", "claude-max"], {
+        env: { ...s.env, CCMUX_LOCK_TIMEOUT_MS: "1500" },
+        timeoutMs: 30_000,
+      });
+      assert.equal(r.code, 1, r.stderr);
+      assert.ok(r.stderr.includes(`${s.tokens}.lock`), r.stderr);
+      assert.match(r.stderr, /is a symbolic link/);
+      assert.ok(Date.now() - started < 25_000);
+      assert.equal(s.stub.refreshCount, 0);
+      assert.deepEqual(
+        tokenDirFiles(s.home).filter((n) => n.endsWith(".tmp")),
+        [],
+        "temp files left behind",
+      );
     } finally {
       await s.cleanup();
     }

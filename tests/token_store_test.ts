@@ -3,12 +3,12 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { TokenFileError, TokenStore } from "../src/auth/token_store.ts";
 import { LoginRequiredError, RefreshError, TokenManager } from "../src/auth/refresh.ts";
-import { LockTimeoutError } from "../src/auth/lock.ts";
+import { holderGone, LockTimeoutError, MAX_LOCK_AGE_MS, processStartMs } from "../src/auth/lock.ts";
 import { loadConfig } from "../src/config/mod.ts";
 import { tempHome } from "./helpers/cli.ts";
 import { type OAuthStub, startOAuthStub } from "./helpers/oauth_stub.ts";
@@ -150,6 +150,50 @@ describe("TokenStore", () => {
       }
     });
   }
+
+  test("a lock whose PID now belongs to a process started later is taken over at once", {
+    skip: process.platform === "linux" ? false : "process start times come from Linux's /proc",
+  }, async () => {
+    const h = tempHome();
+    // A live, long-running process that is not the holder: the lock was taken an hour before
+    // it started (a PID reused after a reboot or container restart).
+    const sleeper = spawn("sleep", ["30"], { stdio: "ignore" });
+    try {
+      await new Promise((r) => sleeper.on("spawn", r));
+      const path = join(h.dir, "tokens.json");
+      writeFileSync(`${path}.lock`, `${sleeper.pid}\n`);
+      const hourAgo = new Date(Date.now() - 3600_000);
+      utimesSync(`${path}.lock`, hourAgo, hourAgo);
+      const store = new TokenStore(path, { lockTimeoutMs: 3_000 });
+      await store.update((doc) => {
+        doc.a = { provider_id: "a", access_token: "x" };
+      });
+      assert.equal((await store.get("a"))?.access_token, "x");
+      assert.ok(!existsSync(`${path}.lock`));
+    } finally {
+      sleeper.kill("SIGKILL");
+      h.cleanup();
+    }
+  });
+
+  test("holderGone: dead PID, reused PID, and a bounded age where start times are unknown", async () => {
+    const now = Date.now();
+    const live = process.pid;
+    const unknown = () => undefined;
+    assert.equal(holderGone(await deadPid(), now), true);
+    // Start time known: the holder is gone when the PID's process started after the lock.
+    assert.equal(holderGone(live, now, { startMs: () => now + 60_000 }), true);
+    assert.equal(holderGone(live, now, { startMs: () => now - 60_000 }), false);
+    // Unknown (no /proc): a live PID holds the lock until it is older than MAX_LOCK_AGE_MS.
+    assert.equal(holderGone(live, now - 60_000, { now, startMs: unknown }), false);
+    assert.equal(holderGone(live, now - MAX_LOCK_AGE_MS - 1, { now, startMs: unknown }), true);
+    if (process.platform === "linux") {
+      const started = processStartMs(process.pid);
+      assert.ok(started !== undefined && started <= Date.now() && started > now - 3600_000);
+      // Our own lock, written now, is held by a live process that started before it.
+      assert.equal(holderGone(process.pid, Date.now()), false);
+    }
+  });
 
   test("a live holder is waited for, then the error names its PID", async () => {
     const h = tempHome();

@@ -5,7 +5,7 @@ import { closeSync, fstatSync, openSync, promises as fsp, readFileSync, statSync
 import { basename, dirname, join, resolve } from "node:path";
 import process from "node:process";
 import type { TokenFile, TokenRecord } from "./types.ts";
-import { acquireLockFile, pidAlive, randomHex, withProcessLock } from "./lock.ts";
+import { acquireLockFile, holderGone, randomHex, withProcessLock } from "./lock.ts";
 
 /** The token file exists but is not a token file; it is left untouched. */
 export class TokenFileError extends Error {
@@ -149,9 +149,11 @@ export class TokenStore {
     }
     for (const name of names) {
       const m = re.exec(name);
-      if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) {
-        await fsp.unlink(join(dirname(this.path), name)).catch(() => {});
-      }
+      if (!m || Number(m[1]) === process.pid) continue;
+      const file = join(dirname(this.path), name);
+      const st = await fsp.lstat(file).catch(() => undefined);
+      // The writer named in the file name is gone (dead, or its PID now another process's).
+      if (st && holderGone(Number(m[1]), st.mtimeMs)) await fsp.unlink(file).catch(() => {});
     }
   }
 }
