@@ -280,7 +280,7 @@ describe("ccmux token", { timeout: 300_000 }, () => {
   for (
     const [name, text] of [
       ["truncated JSON", '{"claude-max": {"access_token": "sk-ant-oat-SECRET'],
-      ["wrong shape", '{"claude-max": ["sk-ant-oat-SECRET"]}'],
+      ["wrong shape", '["sk-ant-oat-SECRET"]'],
     ]
   ) {
     test(`corrupt token file (${name}): exit 1 naming the path, file unchanged`, async () => {
@@ -300,6 +300,53 @@ describe("ccmux token", { timeout: 300_000 }, () => {
       }
     });
   }
+
+  test("one malformed account: status shows it broken, token for the others works, logout removes it", async () => {
+    const s = await setup((stub) => ({ good: record("good", stub.seed(), 3600) }));
+    try {
+      const doc = readTokens(s.tokens) as Record<string, unknown>;
+      doc.bad = { provider_id: "bad", access_token: null, refresh_token: "sk-ant-ort-SECRET" };
+      writeFileSync(s.tokens, JSON.stringify(doc), { mode: 0o600 });
+      writeFileSync(
+        s.config,
+        readFileSync(s.config, "utf8") +
+          `\n[oauth.bad]\nkind = "anthropic"\ntoken_url = "${s.stub.tokenUrl}"\n`,
+      );
+      const good = readTokens(s.tokens).good.access_token;
+
+      const st = await cli(["status"], s.env);
+      assert.equal(st.code, 0, st.stderr);
+      assert.match(
+        st.stdout,
+        /^bad\s.*broken \(access_token is missing or not a string\): ccmux logout bad, then ccmux login bad$/m,
+      );
+      assert.match(st.stdout, /^good\s+anthropic\s+in /m);
+      const sj = await cli(["status", "--json"], s.env);
+      assert.equal(sj.code, 0);
+      const rows = JSON.parse(sj.stdout);
+      assert.equal(rows[0].id, "bad");
+      assert.equal(rows[0].needs_login, true);
+      assert.equal(rows[0].refreshable, false);
+      assert.match(rows[0].broken, /access_token/);
+      assert.equal(rows[1].broken, undefined);
+
+      const tg = await cli(["token", "good"], s.env);
+      assert.equal(tg.code, 0, tg.stderr);
+      assert.equal(tg.stdout, `${good}\n`);
+      const tb = await cli(["token", "bad"], s.env);
+      assert.equal(tb.code, 4);
+      assert.equal(tb.stdout, "");
+      assert.match(tb.stderr, /malformed .*ccmux logout bad, then .*ccmux login bad\n$/);
+
+      const lo = await cli(["logout", "bad"], s.env);
+      assert.equal(lo.code, 0, lo.stderr);
+      assert.deepEqual(Object.keys(readTokens(s.tokens)), ["good"]);
+      assert.equal(s.stub.revocations.length, 1, "the refresh token that was there is revoked");
+      for (const r of [st, sj, tg, tb, lo]) assert.ok(!(r.stdout + r.stderr).includes("SECRET"));
+    } finally {
+      await s.cleanup();
+    }
+  });
 
   test("a broken config: exit 1 with its message", async () => {
     const s = await setup(() => ({}));

@@ -5,7 +5,7 @@
 import process from "node:process";
 import type { Config } from "../config/types.ts";
 import type { TokenFile, TokenRecord } from "./types.ts";
-import { type FileIdentity, sameIdentity, TokenStore } from "./token_store.ts";
+import { accountProblem, type FileIdentity, sameIdentity, TokenStore } from "./token_store.ts";
 import { type ResolvedOAuth, resolveOAuth } from "./kinds.ts";
 import { postRefresh, RefreshError } from "./refresh_request.ts";
 
@@ -13,8 +13,8 @@ export { RefreshError } from "./refresh_request.ts";
 
 /** The account is missing or its refresh token is dead: `ccmux login ID` is needed. */
 export class LoginRequiredError extends Error {
-  constructor(readonly id: string, reason: string) {
-    super(`${reason}; run: ccmux login ${id}`);
+  constructor(readonly id: string, reason: string, hint = `run: ccmux login ${id}`) {
+    super(`${reason}; ${hint}`);
     this.name = "LoginRequiredError";
   }
 }
@@ -52,6 +52,7 @@ type Trigger =
 type Outcome =
   | { ok: TokenRecord }
   | { login: string }
+  | { broken: string }
   | { error: RefreshError };
 
 /**
@@ -88,9 +89,7 @@ export class TokenManager {
   async accessToken(id: string, opts: { force?: boolean } = {}): Promise<TokenRecord> {
     // Per request in `serve`: the cached file (no I/O within cacheMs) unless forced.
     const doc = opts.force ? await this.#reload() : await this.#current();
-    const rec = Object.hasOwn(doc, id) ? doc[id] : undefined;
-    if (!rec) throw new LoginRequiredError(id, `no account '${id}' in ${this.store.path}`);
-    if (rec.needs_login) throw new LoginRequiredError(id, `the sign-in for '${id}' has expired`);
+    const rec = this.#usable(doc, id);
     if (opts.force) return this.#singleFlight(id, { type: "force", seen: rec.access_token });
     if (!this.#expiring(rec)) return rec;
     if (!rec.refresh_token) {
@@ -107,11 +106,19 @@ export class TokenManager {
   async refreshAfterReject(id: string, rejectedAccessToken: string): Promise<TokenRecord> {
     // Compared with the file as it is now, not the cache: another process may have refreshed.
     const doc = await this.#reload();
-    const rec = Object.hasOwn(doc, id) ? doc[id] : undefined;
-    if (!rec) throw new LoginRequiredError(id, `no account '${id}' in ${this.store.path}`);
-    if (rec.needs_login) throw new LoginRequiredError(id, `the sign-in for '${id}' has expired`);
+    const rec = this.#usable(doc, id);
     if (rec.access_token !== rejectedAccessToken) return rec;
     return this.#singleFlight(id, { type: "reject", rejected: rejectedAccessToken });
+  }
+
+  /** The account's record, or LoginRequiredError: missing, malformed or signed out. */
+  #usable(doc: TokenFile, id: string): TokenRecord {
+    const rec = Object.hasOwn(doc, id) ? doc[id] : undefined;
+    if (!rec) throw new LoginRequiredError(id, `no account '${id}' in ${this.store.path}`);
+    const problem = accountProblem(rec);
+    if (problem) throw brokenAccount(id, this.store.path, problem);
+    if (rec.needs_login) throw new LoginRequiredError(id, `the sign-in for '${id}' has expired`);
+    return rec;
   }
 
   /** Concurrent callers for one account share one refresh. */
@@ -165,8 +172,10 @@ export class TokenManager {
 
   async #refresh(id: string, trigger: Trigger): Promise<TokenRecord> {
     const outcome = await this.store.update(async (doc): Promise<Outcome> => {
-      const rec = doc[id];
+      const rec = Object.hasOwn(doc, id) ? doc[id] : undefined;
       if (!rec) return { login: `no account '${id}' in ${this.store.path}` };
+      const problem = accountProblem(rec);
+      if (problem) return { broken: problem };
       if (rec.needs_login) return { login: `the sign-in for '${id}' has expired` };
       // Another process may have refreshed while we waited for the lock.
       if (trigger.type === "expiry" && !this.#expiring(rec)) return { ok: rec };
@@ -185,6 +194,7 @@ export class TokenManager {
     });
     if ("ok" in outcome) return outcome.ok;
     if ("login" in outcome) throw new LoginRequiredError(id, outcome.login);
+    if ("broken" in outcome) throw brokenAccount(id, this.store.path, outcome.broken);
     throw outcome.error;
   }
 
@@ -233,6 +243,15 @@ export class TokenManager {
     const at = this.#expiresAt(rec);
     return at !== undefined && at <= this.#now();
   }
+}
+
+/** A malformed record: the user removes it and signs in again (the other accounts still work). */
+export function brokenAccount(id: string, path: string, problem: string): LoginRequiredError {
+  return new LoginRequiredError(
+    id,
+    `the account '${id}' in ${path} is malformed (${problem})`,
+    `remove it with: ccmux logout ${id}, then sign in again with: ccmux login ${id}`,
+  );
 }
 
 /**

@@ -17,8 +17,13 @@ export async function revokeRecord(
   fetchFn: typeof fetch = fetch,
 ): Promise<{ ok: true } | { skipped: true } | { failed: string }> {
   if (!oauth?.revoke_url) return { skipped: true };
-  const token = rec.refresh_token ?? rec.access_token;
-  const hint = rec.refresh_token ? "refresh_token" : "access_token";
+  // The record may be malformed (logout removes broken accounts too): only real strings count.
+  const refresh = typeof rec.refresh_token === "string" && rec.refresh_token
+    ? rec.refresh_token
+    : "";
+  const token = refresh || (typeof rec.access_token === "string" ? rec.access_token : "");
+  if (!token) return { skipped: true };
+  const hint = refresh ? "refresh_token" : "access_token";
   let url: URL;
   try {
     url = new URL(oauth.revoke_url);

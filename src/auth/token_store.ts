@@ -178,7 +178,11 @@ export function sameIdentity(a: FileIdentity | undefined, b: FileIdentity | unde
   return a.mtimeMs === b.mtimeMs && a.size === b.size && a.ino === b.ino;
 }
 
-/** Parses and shape-checks the file's text. Messages never quote the file's content. */
+/**
+ * Parses the file's text and checks that it is an object keyed by account ID. A malformed
+ * account does not make the file unusable (accountProblem() tells it; the other accounts work
+ * and `ccmux logout ID` removes it). Messages never quote the file's content.
+ */
 export function parseTokenFile(path: string, text: string): TokenFile {
   let doc: unknown;
   try {
@@ -189,24 +193,24 @@ export function parseTokenFile(path: string, text: string): TokenFile {
   if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
     throw new TokenFileError(path, "expected a JSON object keyed by account ID");
   }
-  for (const [id, rec] of Object.entries(doc)) {
-    if (typeof rec !== "object" || rec === null || Array.isArray(rec)) {
-      throw new TokenFileError(path, `account "${id}" is not an object`);
-    }
-    const r = rec as Record<string, unknown>;
-    if (typeof r.access_token !== "string") {
-      throw new TokenFileError(path, `account "${id}": access_token is missing or not a string`);
-    }
-    for (const key of ["refresh_token", "expires_at", "kind", "provider_id"]) {
-      if (r[key] !== undefined && r[key] !== null && typeof r[key] !== "string") {
-        throw new TokenFileError(path, `account "${id}": ${key} is not a string`);
-      }
-    }
-    if (r.scopes !== undefined && !Array.isArray(r.scopes)) {
-      throw new TokenFileError(path, `account "${id}": scopes is not an array`);
+  return doc as TokenFile;
+}
+
+/**
+ * What is wrong with one account's record (a value of the token file as read, which may be
+ * anything), or undefined when ccmux can use it. Never quotes the record.
+ */
+export function accountProblem(rec: unknown): string | undefined {
+  if (typeof rec !== "object" || rec === null || Array.isArray(rec)) return "it is not an object";
+  const r = rec as Record<string, unknown>;
+  if (typeof r.access_token !== "string") return "access_token is missing or not a string";
+  for (const key of ["refresh_token", "expires_at", "kind", "provider_id"]) {
+    if (r[key] !== undefined && r[key] !== null && typeof r[key] !== "string") {
+      return `${key} is not a string`;
     }
   }
-  return doc as TokenFile;
+  if (r.scopes !== undefined && !Array.isArray(r.scopes)) return "scopes is not an array";
+  return undefined;
 }
 
 // V8 quotes the source text in JSON errors ("… "{"access_token": "sk…" is not valid JSON"):
