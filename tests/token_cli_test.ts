@@ -3,7 +3,16 @@
 // dead refresh tokens, network failures, output formats, revocation.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import process from "node:process";
 import { spawn } from "node:child_process";
 import {
   baseEnv,
@@ -137,6 +146,81 @@ describe("ccmux token across processes", { timeout: 300_000 }, () => {
       const doc = JSON.parse(readFileSync(s.tokens, "utf8"));
       assert.ok(doc.other, "the killed logout did not happen");
       assert.deepEqual(tokenDirFiles(s.home), ["config.toml", "oauth_tokens.json"]);
+    } finally {
+      await s.cleanup();
+    }
+  });
+});
+
+describe("file and folder permissions (as ssh)", { timeout: 300_000 }, () => {
+  const posix = process.platform !== "win32";
+
+  test("a token file readable by others is fixed to 0600 with a warning naming it", {
+    skip: posix ? false : "POSIX modes",
+  }, async () => {
+    const s = await setup((stub) => ({ good: record("good", stub.seed(), 3600) }));
+    try {
+      chmodSync(s.tokens, 0o644);
+      const r = await cli(["token", "good"], s.env);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `${readTokens(s.tokens).good.access_token}\n`);
+      assert.equal(
+        r.stderr,
+        `ccmux: warning: the token file ${s.tokens} was accessible by others (mode 0644); ` +
+          "its mode is now 0600\n",
+      );
+      assert.equal(statSync(s.tokens).mode & 0o777, 0o600);
+      const again = await cli(["status"], s.env);
+      assert.equal(again.code, 0);
+      assert.equal(again.stderr, "", "warned twice");
+    } finally {
+      await s.cleanup();
+    }
+  });
+
+  for (const mode of [0o777, 0o770, 0o1777]) {
+    test(`a home folder with mode ${mode.toString(8)} is refused (token, status, logout)`, {
+      skip: posix ? false : "POSIX modes",
+    }, async () => {
+      const s = await setup((stub) => ({ good: record("good", stub.seed(), 3600) }));
+      try {
+        const before = readFileSync(s.tokens, "utf8");
+        chmodSync(s.home, mode);
+        for (
+          const args of [["token", "good"], ["status"], ["logout", "good"], ["token", "--refresh"]]
+        ) {
+          const r = await cli(args, s.env);
+          assert.equal(r.code, 1, `${args.join(" ")}: ${r.stderr}`);
+          assert.equal(r.stdout, "");
+          assert.match(r.stderr, /writable by (group|others|group and others) \(mode 0[0-7]{3}\)/);
+          assert.ok(r.stderr.includes(`run: chmod 700 ${s.home}`), r.stderr);
+        }
+        assert.equal(readFileSync(s.tokens, "utf8"), before);
+        assert.equal(s.stub.tokenRequests.length, 0);
+        assert.deepEqual(tokenDirFiles(s.home), ["config.toml", "oauth_tokens.json"]);
+      } finally {
+        chmodSync(s.home, 0o700);
+        await s.cleanup();
+      }
+    });
+  }
+
+  test("a token file or lock file planted by another user is refused", {
+    skip: posix && process.getuid?.() === 0 ? false : "needs root to create another user's files",
+  }, async () => {
+    const s = await setup((stub) => ({ good: record("good", stub.seed(), -60) }));
+    try {
+      // A lock naming a live process (PID 1), owned by uid 65534 (nobody).
+      writeFileSync(`${s.tokens}.lock`, "1\n");
+      chownSync(`${s.tokens}.lock`, 65534, 65534);
+      const r = await cli(["token", "good"], { ...s.env, CCMUX_LOCK_TIMEOUT_MS: "20000" });
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /\.lock belongs to another user \(uid 65534\)/);
+      assert.equal(s.stub.refreshCount, 0);
+      chownSync(s.tokens, 65534, 65534);
+      const t = await cli(["token", "good"], s.env);
+      assert.equal(t.code, 1);
+      assert.match(t.stderr, /oauth_tokens\.json: it belongs to another user \(uid 65534\)/);
     } finally {
       await s.cleanup();
     }
