@@ -5,7 +5,14 @@
 import process from "node:process";
 import type { Config } from "../config/types.ts";
 import type { TokenFile, TokenRecord } from "./types.ts";
-import { accountProblem, type FileIdentity, sameIdentity, TokenStore } from "./token_store.ts";
+import {
+  accountProblem,
+  type FileIdentity,
+  sameIdentity,
+  TokenFileError,
+  TokenStore,
+} from "./token_store.ts";
+import { LockFileError, LockTimeoutError } from "./lock.ts";
 import { type ResolvedOAuth, resolveOAuth } from "./kinds.ts";
 import { postRefresh, RefreshError } from "./refresh_request.ts";
 
@@ -34,6 +41,12 @@ export interface TokenManagerOptions {
    * checked on every call regardless, and refreshes always re-read the file under its lock.
    */
   cacheMs?: number;
+  /**
+   * Where problems with the token file go (serve's log). When set, a file that turns
+   * unreadable is reported once per version and the last good read keeps being used (a
+   * long-running server keeps serving); without it (the CLI) the error is thrown to the caller.
+   */
+  report?: (level: "error" | "warn" | "info", message: string) => void;
 }
 
 /** The token file as last read, and when its identity was last confirmed. */
@@ -76,10 +89,18 @@ export class TokenManager {
   #loading: Promise<TokenFile> | undefined;
   /** Bumped when this process changed the file: loads started before must not be kept. */
   #generation = 0;
+  #report: TokenManagerOptions["report"];
+  /** The unreadable version of the file already reported (one log line per version). */
+  #reported: { identity?: FileIdentity; message: string } | undefined;
 
   constructor(opts: TokenManagerOptions) {
     this.#config = opts.config;
-    this.store = opts.store ?? new TokenStore(opts.config.auth.token_file);
+    this.#report = opts.report;
+    const report = opts.report;
+    this.store = opts.store ??
+      new TokenStore(opts.config.auth.token_file, {
+        warn: report ? (m) => report("warn", m) : undefined,
+      });
     this.#fetch = opts.fetch ?? ((input, init) => fetch(input, init));
     this.#now = opts.now ?? Date.now;
     this.#cacheMs = opts.cacheMs ?? 1000;
@@ -163,14 +184,66 @@ export class TokenManager {
   /** Reads the file now and makes it the snapshot. */
   async #reload(): Promise<TokenFile> {
     const generation = this.#generation;
-    const { doc, identity } = await this.store.readVersioned();
+    let read;
+    try {
+      read = await this.store.readVersioned();
+    } catch (e) {
+      return this.#unreadable(e, generation);
+    }
+    const { doc, identity } = read;
     if (generation === this.#generation) {
       this.#snap = { doc, identity, checkedAt: monotonicMs() };
+    }
+    if (this.#reported) {
+      this.#reported = undefined;
+      this.#report?.("info", `the token file ${this.store.path} is readable again`);
     }
     return doc;
   }
 
+  /**
+   * The file cannot be used (corrupt, refused): with a reporter (serve), report it once per
+   * version of the file and go on with the last good read, if any; it is never overwritten
+   * (writes re-read it under the lock and fail). Otherwise the error goes to the caller.
+   */
+  async #unreadable(e: unknown, generation: number): Promise<TokenFile> {
+    if (!(e instanceof TokenFileError) || !this.#report) throw e;
+    const identity = await this.store.identity().catch(() => undefined);
+    const known = this.#reported;
+    if (!known || known.message !== e.message || !sameIdentity(known.identity, identity)) {
+      this.#reported = { identity, message: e.message };
+      const last = this.#snap;
+      this.#report(
+        "error",
+        `${e.message}; ` +
+          (last
+            ? "serving with the tokens last read from it until it is fixed (it is not overwritten)"
+            : "OAuth providers fail until it is fixed (it is not overwritten)"),
+      );
+    }
+    const last = this.#snap;
+    if (!last) throw e;
+    // Looked at again once cacheMs has passed (a fixed file is picked up then).
+    if (generation === this.#generation) last.checkedAt = monotonicMs();
+    return last.doc;
+  }
+
   async #refresh(id: string, trigger: Trigger): Promise<TokenRecord> {
+    try {
+      return await this.#refreshLocked(id, trigger);
+    } catch (e) {
+      // The file or its lock is unusable: this refresh failed (and the server was not asked).
+      if (
+        e instanceof TokenFileError || e instanceof LockFileError || e instanceof LockTimeoutError
+      ) {
+        if (e instanceof TokenFileError) void this.#unreadable(e, this.#generation).catch(() => {});
+        throw new RefreshError(`cannot refresh '${id}': ${e.message}`, { cause: e });
+      }
+      throw e;
+    }
+  }
+
+  async #refreshLocked(id: string, trigger: Trigger): Promise<TokenRecord> {
     const outcome = await this.store.update(async (doc): Promise<Outcome> => {
       const rec = Object.hasOwn(doc, id) ? doc[id] : undefined;
       if (!rec) return { login: `no account '${id}' in ${this.store.path}` };
