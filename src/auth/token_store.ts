@@ -1,6 +1,6 @@
-// The token file (CONTRACT §4): JSON keyed by account ID, 0600 in a 0700 folder, replaced
-// atomically, writers serialised in-process and across processes, never overwritten when it
-// cannot be parsed.
+// The token file (docs/SECURITY.md, "Token file"): JSON keyed by account ID, 0600 in a 0700
+// folder, replaced atomically, writers serialised in-process and across processes, never
+// overwritten when it cannot be parsed, refused when another user could have written it.
 import {
   closeSync,
   fchmodSync,
