@@ -64,6 +64,15 @@ function ask(url: string): Promise<{ status: number; text: string }> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Log lines reach stderr after the answer (batched per event-loop turn): wait for them. */
+async function logged(s: Serve, re: RegExp, count: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (s.stderr().split("\n").filter((l) => re.test(l)).length < count) {
+    if (Date.now() > deadline) break;
+    await sleep(50);
+  }
+}
+
 describe("serve and a token file that turns unusable", { timeout: 300_000 }, () => {
   test("corrupted while serving: last good tokens, one error naming the file, file untouched", async () => {
     const h = tempHome();
@@ -85,6 +94,7 @@ describe("serve and a token file that turns unusable", { timeout: 300_000 }, () 
         await sleep(400);
       }
       assert.equal(stub.requests.length, 5);
+      await logged(s, / POST /, 5);
       for (const req of stub.requests) {
         assert.equal(req.headers["authorization"], `Bearer ${rec.access_token}`);
       }
@@ -125,6 +135,7 @@ describe("serve and a token file that turns unusable", { timeout: 300_000 }, () 
         assert.ok(!r.text.includes("SECRET"));
       }
       assert.equal(stub.requests.length, 0);
+      await logged(s, / POST /, 2); // both request lines are out, and so is the error before them
       const lines = s.stderr().split("\n").filter((l) =>
         /not valid JSON/.test(l) && !/ POST /.test(l)
       );
