@@ -3,11 +3,13 @@
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
+import process from "node:process";
 import { baseEnv, runCli, startCli, tempHome } from "./helpers/cli.ts";
 import { type AuthzStub, type AuthzStubOptions, startAuthzStub } from "./helpers/authz_stub.ts";
+import { startRedirectStub } from "./helpers/redirect_stub.ts";
 import { parsePasted } from "../src/auth/paste_input.ts";
 import { loopbackTarget, startCallbackServer } from "../src/auth/callback_server.ts";
 import { browserCommand, browserUnavailable } from "../src/runtime/browser.ts";
@@ -234,17 +236,35 @@ describe("ccmux login, loopback mode", () => {
     assert.ok(await portRefused(port), "callback port still open");
   });
 
-  test("wrong state: error page, exit 1, token endpoint never called", async () => {
+  test("a callback without this sign-in's state is answered 400 and ignored; the sign-in goes on", async () => {
     const t = await setup("claude-max", "anthropic", { body: "json" });
     const run = start(["claude-max", "--no-browser"], t.env);
     const [loop] = await waitUrls(run, t.stub, 1);
+    const redirect = new URL(loop.searchParams.get("redirect_uri")!);
     const callback = await authorize(loop);
-    callback.searchParams.set("state", "forged-state");
+    // Any local process or web page can reach the port: none of these may end the sign-in.
+    const stray = [
+      new URL(redirect.href), // no parameters at all
+      new URL(`${redirect.href}?code=forged&state=forged-state`),
+      new URL(`${redirect.href}?error=access_denied`),
+      new URL(`${redirect.href}?error=access_denied&state=forged-state`),
+    ];
+    for (const u of stray) {
+      const page = await visit(u);
+      assert.equal(page.status, 400, u.search);
+      assert.match(page.html, /does not belong to the sign-in in progress/);
+    }
+    let exited = false;
+    void run.exit.then(() => (exited = true));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(exited, false, `the login ended: ${run.stderr()}`);
+    assert.equal(t.stub.tokenCalls.length, 0, "a stray request reached the token endpoint");
     const page = await visit(callback);
-    assert.equal(page.status, 400);
-    assert.match(page.html, /Sign-in failed/);
-    await assertFailed(run, t, "claude-max", /state mismatch/);
-    assert.equal(t.stub.tokenCalls.length, 0);
+    assert.equal(page.status, 200);
+    assert.equal(await run.exit, 0, run.stderr());
+    assert.equal(t.stub.tokenCalls.length, 1);
+    assert.equal(t.stub.tokenCalls[0].params.code, callback.searchParams.get("code"));
+    assert.ok(readTokens(t.tokenFile)["claude-max"]);
     assert.ok(await portRefused(Number(callback.port)));
   });
 
@@ -358,6 +378,106 @@ describe("ccmux login, loopback mode", () => {
   });
 });
 
+describe("ccmux login: the browser opener", () => {
+  test("xdg-open gets a minimal environment: display and session, no API keys or CCMUX_*", {
+    skip: process.platform === "darwin" || process.platform === "win32"
+      ? "xdg-open is the Linux/BSD opener"
+      : false,
+  }, async () => {
+    const t = await setup("claude-max", "anthropic", { body: "json" });
+    // A fake xdg-open first on PATH that records the environment it was started with (in its
+    // own folder: a path passed in a variable could itself be filtered out).
+    const bin = join(t.home, "bin");
+    mkdirSync(bin);
+    const script = join(bin, "xdg-open");
+    writeFileSync(
+      script,
+      '#!/bin/sh\nenv > "$(dirname "$0")/env.tmp" && mv "$(dirname "$0")/env.tmp" ' +
+        '"$(dirname "$0")/env.txt"\n',
+    );
+    chmodSync(script, 0o755);
+    const env = {
+      ...t.env,
+      PATH: `${bin}:${t.env.PATH}`,
+      DISPLAY: ":99",
+      XDG_RUNTIME_DIR: "/run/user/4242",
+      DBUS_SESSION_BUS_ADDRESS: "unix:path=/run/user/4242/bus",
+      BROWSER: "firefox",
+      ANTHROPIC_API_KEY: "sk-ant-api03-must-not-leak",
+      ANTHROPIC_AUTH_TOKEN: "must-not-leak-2",
+      OPENAI_API_KEY: "sk-must-not-leak-3",
+      CCMUX_API_KEY: "must-not-leak-4",
+      AWS_SECRET_ACCESS_KEY: "must-not-leak-5",
+    };
+    const run = start(["claude-max", "--timeout", "60"], env);
+    await waitUrls(run, t.stub, 1);
+    const file = join(bin, "env.txt");
+    const recorded = await until(
+      run,
+      "a run of the fake xdg-open",
+      () => existsSync(file) ? readFileSync(file, "utf8") : null,
+    );
+    run.child.kill("SIGTERM");
+    const vars = new Map(
+      recorded.split("\n").filter((l) => l.includes("=")).map((l) => {
+        const i = l.indexOf("=");
+        return [l.slice(0, i), l.slice(i + 1)] as [string, string];
+      }),
+    );
+    assert.equal(vars.get("DISPLAY"), ":99");
+    assert.equal(vars.get("XDG_RUNTIME_DIR"), "/run/user/4242");
+    assert.equal(vars.get("DBUS_SESSION_BUS_ADDRESS"), "unix:path=/run/user/4242/bus");
+    assert.equal(vars.get("BROWSER"), "firefox");
+    assert.equal(vars.get("HOME"), t.home);
+    assert.ok(vars.get("PATH")?.startsWith(bin), "PATH kept");
+    for (const name of vars.keys()) {
+      assert.doesNotMatch(name, /^(ANTHROPIC_|OPENAI_|CCMUX_|AWS_)/, `${name} reached xdg-open`);
+    }
+    assert.ok(!recorded.includes("must-not-leak"), "a secret reached xdg-open");
+  });
+});
+
+describe("ccmux login: endpoints that redirect", () => {
+  /** Points one endpoint key of the account's table at a server that answers 307. */
+  async function redirecting(t: { home: string }, key: string) {
+    const r = await startRedirectStub();
+    cleanups.push(() => r.close());
+    const file = join(t.home, "config.toml");
+    const text = readFileSync(file, "utf8");
+    writeFileSync(file, text.replace(new RegExp(`^${key} = .*$`, "m"), `${key} = "${r.url}/x"`));
+    return r;
+  }
+
+  test("token endpoint answers 307: exit 1, the code is not re-sent, nothing stored", async () => {
+    const t = await setup("claude-max", "anthropic", { body: "json" });
+    const r = await redirecting(t, "token_url");
+    const run = start(["claude-max", "--no-browser"], t.env);
+    const [loop] = await waitUrls(run, t.stub, 1);
+    const page = await visit(await authorize(loop));
+    assert.equal(page.status, 400);
+    await assertFailed(
+      run,
+      t,
+      "claude-max",
+      /HTTP 307 \(a redirect to [^)]+\)[^\n]*does not follow/,
+    );
+    assert.equal(r.redirected.length, 1);
+    assert.deepEqual(r.targetRequests, []);
+  });
+
+  test("anthropic-console: create_api_key answers 307: exit 1, the bearer token is not re-sent", async () => {
+    const t = await setup("console", "anthropic-console", { body: "json", extra: ANTHROPIC_EXTRA });
+    const r = await redirecting(t, "api_key_url");
+    const run = start(["console", "--no-browser"], t.env);
+    const [loop] = await waitUrls(run, t.stub, 2);
+    await visit(await authorize(loop));
+    await assertFailed(run, t, "console", /API key failed: [^\n]*HTTP 307 \(a redirect to [^)]+\)/);
+    assert.equal(r.redirected.length, 1);
+    assert.deepEqual(r.targetRequests, []);
+    assertNoSecrets(run, t.stub);
+  });
+});
+
 describe("ccmux login --paste", () => {
   test("CODE#STATE from the paste page", async () => {
     const t = await setup("claude-max", "anthropic", { body: "json" });
@@ -395,6 +515,34 @@ describe("ccmux login --paste", () => {
     run.child.stdin!.end(`${landed.searchParams.get("code")}#not-the-state\n`);
     await assertFailed(run, t, "claude-max", /state mismatch/);
     assert.equal(t.stub.tokenCalls.length, 0);
+  });
+
+  test("a pasted error=access_denied without a state reports the refusal, stores nothing", async () => {
+    const t = await setup("openai", "openai", { body: "form" });
+    const run = start(["openai", "--paste"], t.env);
+    await waitUrls(run, t.stub, 1);
+    run.child.stdin!.end("http://localhost:1455/auth/callback?error=access_denied\n");
+    await assertFailed(run, t, "openai", /refused the sign-in: access_denied/);
+    assert.doesNotMatch(run.stderr(), /state mismatch/);
+    assert.equal(t.stub.tokenCalls.length, 0);
+  });
+
+  test("a pasted callback URL on a foreign host is refused before the token endpoint", async () => {
+    const t = await setup("openai", "openai", { body: "form" });
+    const run = start(["openai", "--paste"], t.env);
+    const [url] = await waitUrls(run, t.stub, 1);
+    const landed = await authorize(url);
+    const evil = new URL("https://evil.example/cb");
+    evil.search = landed.search; // the right code and state
+    run.child.stdin!.end(`${evil.href}\n`);
+    await assertFailed(
+      run,
+      t,
+      "openai",
+      /https:\/\/evil\.example\/cb\) is not a redirect this sign-in sent/,
+    );
+    assert.equal(t.stub.tokenCalls.length, 0);
+    assert.ok(!run.stderr().includes(landed.searchParams.get("code")!), "the code was printed");
   });
 
   test("stdin closed without a code: exit 1", async () => {
@@ -514,12 +662,15 @@ describe("login building blocks (in-process)", () => {
     const free = await freePort();
     try {
       const target = loopbackTarget("http://localhost:PORT/auth/callback", [busyPort, free]);
-      const server = await startCallbackServer(target);
+      const server = await startCallbackServer(target, "s");
       assert.equal(server.port, free);
       assert.equal(server.redirectUri, `http://localhost:${free}/auth/callback`);
       const other = await fetch(`http://127.0.0.1:${free}/favicon.ico`);
       assert.equal(other.status, 404);
       await other.body?.cancel();
+      const wrong = await fetch(`http://127.0.0.1:${free}/auth/callback?code=c&state=x`);
+      assert.equal(wrong.status, 400);
+      await wrong.body?.cancel();
       const first = fetch(`http://127.0.0.1:${free}/auth/callback?code=c&state=s`);
       const cb = await server.callback;
       assert.equal(cb.params.get("code"), "c");

@@ -3,9 +3,9 @@
 // and refreshes / rejected tokens always judged against the file as it is now.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { renameSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { TokenStore } from "../src/auth/token_store.ts";
-import { LoginRequiredError, TokenManager } from "../src/auth/refresh.ts";
+import { LoginRequiredError, RefreshError, TokenManager } from "../src/auth/refresh.ts";
 import { loadConfig } from "../src/config/mod.ts";
 import type { TokenFile } from "../src/auth/types.ts";
 import { baseEnv, runCli, tempHome } from "./helpers/cli.ts";
@@ -69,6 +69,40 @@ describe("TokenManager cache", () => {
       replaceFile(tokens, { "claude-max": record("claude-max", "rt", 3600) });
       assert.equal((await tm.accessToken("claude-max")).access_token, rec.access_token);
       assert.equal(store.reads, 1);
+    } finally {
+      h.cleanup();
+    }
+  });
+
+  test("with a reporter (serve): a corrupt file is reported once, the last good read is used, a refresh fails naming it", async () => {
+    const h = tempHome();
+    try {
+      const rec = record("claude-max", "rt", 3600);
+      const { config, tokens } = writeSetup(h.dir, "http://127.0.0.1:9/", { "claude-max": rec });
+      const reports: string[] = [];
+      const { tm } = setup(h.dir, config, 20, {
+        report: (level: string, m: string) => reports.push(`${level}: ${m}`),
+      });
+      assert.equal((await tm.accessToken("claude-max")).access_token, rec.access_token);
+      writeFileSync(tokens, "{ truncated");
+      for (let i = 0; i < 5; i++) {
+        await sleep(40);
+        assert.equal((await tm.accessToken("claude-max")).access_token, rec.access_token);
+      }
+      assert.equal(reports.length, 1, reports.join("\n"));
+      assert.match(
+        reports[0],
+        /^error: cannot use the token file .*oauth_tokens\.json: not valid JSON/,
+      );
+      // A refresh needs the file itself: it fails naming it, without asking the server.
+      const err = await tm.refreshAfterReject("claude-max", rec.access_token).then(
+        () => 0,
+        (e) => e,
+      );
+      assert.ok(err instanceof RefreshError, String(err));
+      assert.match(err.message, /cannot refresh 'claude-max': cannot use the token file/);
+      assert.equal(readFileSync(tokens, "utf8"), "{ truncated");
+      assert.equal(reports.length, 1, reports.join("\n"));
     } finally {
       h.cleanup();
     }

@@ -3,7 +3,16 @@
 // dead refresh tokens, network failures, output formats, revocation.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import process from "node:process";
 import { spawn } from "node:child_process";
 import {
   baseEnv,
@@ -16,6 +25,7 @@ import {
 } from "./helpers/cli.ts";
 import { type OAuthStub, startOAuthStub } from "./helpers/oauth_stub.ts";
 import { assertNoSecrets, record, writeSetup } from "./helpers/token_files.ts";
+import { startRedirectStub } from "./helpers/redirect_stub.ts";
 import type { TokenFile } from "../src/auth/types.ts";
 
 const T = 90_000; // child processes on a busy 2-core machine: generous
@@ -142,6 +152,108 @@ describe("ccmux token across processes", { timeout: 300_000 }, () => {
   });
 });
 
+describe("file and folder permissions (as ssh)", { timeout: 300_000 }, () => {
+  const posix = process.platform !== "win32";
+
+  test("a token file readable by others is fixed to 0600 with a warning naming it", {
+    skip: posix ? false : "POSIX modes",
+  }, async () => {
+    const s = await setup((stub) => ({ good: record("good", stub.seed(), 3600) }));
+    try {
+      chmodSync(s.tokens, 0o644);
+      const r = await cli(["token", "good"], s.env);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `${readTokens(s.tokens).good.access_token}\n`);
+      assert.equal(
+        r.stderr,
+        `ccmux: warning: the token file ${s.tokens} was accessible by others (mode 0644); ` +
+          "its mode is now 0600\n",
+      );
+      assert.equal(statSync(s.tokens).mode & 0o777, 0o600);
+      const again = await cli(["status"], s.env);
+      assert.equal(again.code, 0);
+      assert.equal(again.stderr, "", "warned twice");
+    } finally {
+      await s.cleanup();
+    }
+  });
+
+  for (const mode of [0o777, 0o770, 0o1777]) {
+    test(`a home folder with mode ${mode.toString(8)} is refused (token, status, logout)`, {
+      skip: posix ? false : "POSIX modes",
+    }, async () => {
+      const s = await setup((stub) => ({ good: record("good", stub.seed(), 3600) }));
+      try {
+        const before = readFileSync(s.tokens, "utf8");
+        chmodSync(s.home, mode);
+        for (
+          const args of [["token", "good"], ["status"], ["logout", "good"], ["token", "--refresh"]]
+        ) {
+          const r = await cli(args, s.env);
+          assert.equal(r.code, 1, `${args.join(" ")}: ${r.stderr}`);
+          assert.equal(r.stdout, "");
+          assert.match(r.stderr, /writable by (group|others|group and others) \(mode 0[0-7]{3}\)/);
+          assert.ok(r.stderr.includes(`run: chmod 700 ${s.home}`), r.stderr);
+        }
+        assert.equal(readFileSync(s.tokens, "utf8"), before);
+        assert.equal(s.stub.tokenRequests.length, 0);
+        assert.deepEqual(tokenDirFiles(s.home), ["config.toml", "oauth_tokens.json"]);
+      } finally {
+        chmodSync(s.home, 0o700);
+        await s.cleanup();
+      }
+    });
+  }
+
+  test("a token file or lock file planted by another user is refused", {
+    skip: posix && process.getuid?.() === 0 ? false : "needs root to create another user's files",
+  }, async () => {
+    const s = await setup((stub) => ({ good: record("good", stub.seed(), -60) }));
+    try {
+      // A lock naming a live process (PID 1), owned by uid 65534 (nobody).
+      writeFileSync(`${s.tokens}.lock`, "1\n");
+      chownSync(`${s.tokens}.lock`, 65534, 65534);
+      const r = await cli(["token", "good"], { ...s.env, CCMUX_LOCK_TIMEOUT_MS: "20000" });
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /\.lock belongs to another user \(uid 65534\)/);
+      assert.equal(s.stub.refreshCount, 0);
+      chownSync(s.tokens, 65534, 65534);
+      const t = await cli(["token", "good"], s.env);
+      assert.equal(t.code, 1);
+      assert.match(t.stderr, /oauth_tokens\.json: it belongs to another user \(uid 65534\)/);
+    } finally {
+      await s.cleanup();
+    }
+  });
+});
+
+describe("ccmux token: odd lock files", { timeout: 300_000 }, () => {
+  test("a dangling symlink at the lock path: exit 1 naming it, no spin, no temp files left", async () => {
+    const s = await setup((stub) => ({ "claude-max": record("claude-max", stub.seed(), 3600) }));
+    try {
+      symlinkSync(`${s.home}/no-such-target`, `${s.tokens}.lock`);
+      const started = Date.now();
+      // Without the fix this never returns (collect's timeout fails the test).
+      const r = await runCli(["token", "--refresh", "claude-max"], {
+        env: { ...s.env, CCMUX_LOCK_TIMEOUT_MS: "1500" },
+        timeoutMs: 30_000,
+      });
+      assert.equal(r.code, 1, r.stderr);
+      assert.ok(r.stderr.includes(`${s.tokens}.lock`), r.stderr);
+      assert.match(r.stderr, /is a symbolic link/);
+      assert.ok(Date.now() - started < 25_000);
+      assert.equal(s.stub.refreshCount, 0);
+      assert.deepEqual(
+        tokenDirFiles(s.home).filter((n) => n.endsWith(".tmp")),
+        [],
+        "temp files left behind",
+      );
+    } finally {
+      await s.cleanup();
+    }
+  });
+});
+
 describe("ccmux token", { timeout: 300_000 }, () => {
   test("fresh token: bare token, --json, --env; no refresh", async () => {
     const s = await setup((stub) => ({ "claude-max": record("claude-max", stub.seed(), 3600) }));
@@ -252,7 +364,7 @@ describe("ccmux token", { timeout: 300_000 }, () => {
   for (
     const [name, text] of [
       ["truncated JSON", '{"claude-max": {"access_token": "sk-ant-oat-SECRET'],
-      ["wrong shape", '{"claude-max": ["sk-ant-oat-SECRET"]}'],
+      ["wrong shape", '["sk-ant-oat-SECRET"]'],
     ]
   ) {
     test(`corrupt token file (${name}): exit 1 naming the path, file unchanged`, async () => {
@@ -272,6 +384,53 @@ describe("ccmux token", { timeout: 300_000 }, () => {
       }
     });
   }
+
+  test("one malformed account: status shows it broken, token for the others works, logout removes it", async () => {
+    const s = await setup((stub) => ({ good: record("good", stub.seed(), 3600) }));
+    try {
+      const doc = readTokens(s.tokens) as Record<string, unknown>;
+      doc.bad = { provider_id: "bad", access_token: null, refresh_token: "sk-ant-ort-SECRET" };
+      writeFileSync(s.tokens, JSON.stringify(doc), { mode: 0o600 });
+      writeFileSync(
+        s.config,
+        readFileSync(s.config, "utf8") +
+          `\n[oauth.bad]\nkind = "anthropic"\ntoken_url = "${s.stub.tokenUrl}"\n`,
+      );
+      const good = readTokens(s.tokens).good.access_token;
+
+      const st = await cli(["status"], s.env);
+      assert.equal(st.code, 0, st.stderr);
+      assert.match(
+        st.stdout,
+        /^bad\s.*broken \(access_token is missing or not a string\): ccmux logout bad, then ccmux login bad$/m,
+      );
+      assert.match(st.stdout, /^good\s+anthropic\s+in /m);
+      const sj = await cli(["status", "--json"], s.env);
+      assert.equal(sj.code, 0);
+      const rows = JSON.parse(sj.stdout);
+      assert.equal(rows[0].id, "bad");
+      assert.equal(rows[0].needs_login, true);
+      assert.equal(rows[0].refreshable, false);
+      assert.match(rows[0].broken, /access_token/);
+      assert.equal(rows[1].broken, undefined);
+
+      const tg = await cli(["token", "good"], s.env);
+      assert.equal(tg.code, 0, tg.stderr);
+      assert.equal(tg.stdout, `${good}\n`);
+      const tb = await cli(["token", "bad"], s.env);
+      assert.equal(tb.code, 4);
+      assert.equal(tb.stdout, "");
+      assert.match(tb.stderr, /malformed .*ccmux logout bad, then .*ccmux login bad\n$/);
+
+      const lo = await cli(["logout", "bad"], s.env);
+      assert.equal(lo.code, 0, lo.stderr);
+      assert.deepEqual(Object.keys(readTokens(s.tokens)), ["good"]);
+      assert.equal(s.stub.revocations.length, 1, "the refresh token that was there is revoked");
+      for (const r of [st, sj, tg, tb, lo]) assert.ok(!(r.stdout + r.stderr).includes("SECRET"));
+    } finally {
+      await s.cleanup();
+    }
+  });
 
   test("a broken config: exit 1 with its message", async () => {
     const s = await setup(() => ({}));
@@ -379,6 +538,77 @@ describe("ccmux status and logout", { timeout: 300_000 }, () => {
       assert.equal(rev.body.token_type_hint, "refresh_token");
       assert.equal(rev.body.client_id, "corp-client");
     } finally {
+      await s.cleanup();
+    }
+  });
+});
+
+describe("OAuth endpoints that redirect", { timeout: 300_000 }, () => {
+  const REFUSED = /HTTP 307 \(a redirect to http:\/\/127\.0\.0\.1:\d+\)[^\n]*does not follow/;
+
+  test("refresh: a 307 from the token endpoint fails clearly; nothing reaches the Location", async () => {
+    const r = await startRedirectStub();
+    const s = await setup((stub) => ({ "claude-max": record("claude-max", stub.seed(), -60) }), {
+      "claude-max": { token_url: `${r.url}/v1/oauth/token` },
+    });
+    try {
+      const before = readFileSync(s.tokens, "utf8");
+      const out = await cli(["token", "claude-max"], s.env);
+      assert.equal(out.code, 1);
+      assert.equal(out.stdout, "");
+      assert.match(out.stderr, REFUSED);
+      assertNoSecrets(out.stderr, s.secrets());
+      assert.equal(r.redirected.length, 1);
+      assert.deepEqual(r.targetRequests, []);
+      assert.equal(readFileSync(s.tokens, "utf8"), before);
+    } finally {
+      await r.close();
+      await s.cleanup();
+    }
+  });
+
+  test("refresh: a redirect from oidc discovery fails clearly; nothing reaches the Location", async () => {
+    const r = await startRedirectStub(302);
+    const s = await setup(
+      (stub) => ({ corp: record("corp", stub.seed(), -60, { kind: "oidc" }) }),
+      { corp: { client_id: "corp-client", issuer: r.url } },
+    );
+    try {
+      // The oidc account has no token_url: the refresh must discover it at the issuer.
+      writeFileSync(s.config, readFileSync(s.config, "utf8").replace(/^token_url = .*\n/m, ""));
+      const out = await cli(["token", "corp"], s.env);
+      assert.equal(out.code, 1);
+      assert.match(
+        out.stderr,
+        /discovery at http:\/\/127\.0\.0\.1:\d+ failed: .*HTTP 302 \(a redirect/,
+      );
+      assert.ok(r.redirected.some((p) => p.startsWith("/.well-known/")), r.redirected.join());
+      assert.deepEqual(r.targetRequests, []);
+    } finally {
+      await r.close();
+      await s.cleanup();
+    }
+  });
+
+  test("logout: a 307 from the revoke endpoint is a failed revoke; the token is not re-sent", async () => {
+    const r = await startRedirectStub();
+    const s = await setup((stub) => ({ "claude-max": record("claude-max", stub.seed(), 3600) }));
+    try {
+      writeFileSync(
+        s.config,
+        readFileSync(s.config, "utf8") + `revoke_url = "${r.url}/v1/oauth/token/revoke"\n`,
+      );
+      const out = await cli(["logout", "claude-max"], s.env);
+      assert.equal(out.code, 0);
+      assert.match(out.stderr, /warning: removed 'claude-max' locally, but revoking it failed: /);
+      assert.match(out.stderr, REFUSED);
+      assert.doesNotMatch(out.stderr, /token revoked/);
+      assertNoSecrets(out.stderr, s.secrets());
+      assert.equal(r.redirected.length, 1);
+      assert.deepEqual(r.targetRequests, [], "the refresh token was re-POSTed to the Location");
+      assert.deepEqual(readTokens(s.tokens), {});
+    } finally {
+      await r.close();
       await s.cleanup();
     }
   });

@@ -3,12 +3,12 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
-import { TokenFileError, TokenStore } from "../src/auth/token_store.ts";
+import { accountProblem, TokenFileError, TokenStore } from "../src/auth/token_store.ts";
 import { LoginRequiredError, RefreshError, TokenManager } from "../src/auth/refresh.ts";
-import { LockTimeoutError } from "../src/auth/lock.ts";
+import { holderGone, LockTimeoutError, MAX_LOCK_AGE_MS, processStartMs } from "../src/auth/lock.ts";
 import { loadConfig } from "../src/config/mod.ts";
 import { tempHome } from "./helpers/cli.ts";
 import { type OAuthStub, startOAuthStub } from "./helpers/oauth_stub.ts";
@@ -96,8 +96,7 @@ describe("TokenStore", () => {
     const [name, text] of [
       ["truncated JSON", '{"a": {"provider_id": "a", "access_token": "sk-secret-123'],
       ["an array", '[{"access_token": "sk-secret-123"}]'],
-      ["a record that is a string", '{"a": "sk-secret-123"}'],
-      ["access_token not a string", '{"a": {"access_token": 42, "x": "sk-secret-123"}}'],
+      ["a string", '"sk-secret-123"'],
     ]
   ) {
     test(`corrupt file (${name}): error names the path, file untouched, no content quoted`, async () => {
@@ -127,6 +126,37 @@ describe("TokenStore", () => {
     });
   }
 
+  test("malformed accounts leave the file usable: the others read and update, they are kept", async () => {
+    const h = tempHome();
+    try {
+      const path = join(h.dir, "tokens.json");
+      const bad = {
+        nulled: { provider_id: "nulled", access_token: null, refresh_token: "sk-secret-123" },
+        text: "sk-secret-123",
+        number: { access_token: 42 },
+        scopes: { access_token: "sk-secret-123", scopes: "all" },
+      };
+      const good = { provider_id: "good", access_token: "x" };
+      writeFileSync(path, JSON.stringify({ ...bad, good }), { mode: 0o600 });
+      const store = new TokenStore(path);
+      const doc = await store.read();
+      assert.equal(accountProblem(doc.good), undefined);
+      assert.equal(accountProblem(doc.nulled), "access_token is missing or not a string");
+      assert.equal(accountProblem(doc.text), "it is not an object");
+      assert.equal(accountProblem(doc.number), "access_token is missing or not a string");
+      assert.equal(accountProblem(doc.scopes), "scopes is not an array");
+      await store.update((d) => {
+        d.other = { provider_id: "other", access_token: "y" };
+      });
+      const after = JSON.parse(readFileSync(path, "utf8"));
+      for (const [id, value] of Object.entries(bad)) assert.deepEqual(after[id], value, id);
+      assert.deepEqual(after.good, good);
+      assert.equal(after.other.access_token, "y");
+    } finally {
+      h.cleanup();
+    }
+  });
+
   // A stale lock is taken over at once (a short timeout makes a wait fail the test): one left
   // by a dead process, and one naming our own PID (left by an earlier process with this PID).
   const staleHolders: [string, () => Promise<number>][] = [
@@ -150,6 +180,50 @@ describe("TokenStore", () => {
       }
     });
   }
+
+  test("a lock whose PID now belongs to a process started later is taken over at once", {
+    skip: process.platform === "linux" ? false : "process start times come from Linux's /proc",
+  }, async () => {
+    const h = tempHome();
+    // A live, long-running process that is not the holder: the lock was taken an hour before
+    // it started (a PID reused after a reboot or container restart).
+    const sleeper = spawn("sleep", ["30"], { stdio: "ignore" });
+    try {
+      await new Promise((r) => sleeper.on("spawn", r));
+      const path = join(h.dir, "tokens.json");
+      writeFileSync(`${path}.lock`, `${sleeper.pid}\n`);
+      const hourAgo = new Date(Date.now() - 3600_000);
+      utimesSync(`${path}.lock`, hourAgo, hourAgo);
+      const store = new TokenStore(path, { lockTimeoutMs: 3_000 });
+      await store.update((doc) => {
+        doc.a = { provider_id: "a", access_token: "x" };
+      });
+      assert.equal((await store.get("a"))?.access_token, "x");
+      assert.ok(!existsSync(`${path}.lock`));
+    } finally {
+      sleeper.kill("SIGKILL");
+      h.cleanup();
+    }
+  });
+
+  test("holderGone: dead PID, reused PID, and a bounded age where start times are unknown", async () => {
+    const now = Date.now();
+    const live = process.pid;
+    const unknown = () => undefined;
+    assert.equal(holderGone(await deadPid(), now), true);
+    // Start time known: the holder is gone when the PID's process started after the lock.
+    assert.equal(holderGone(live, now, { startMs: () => now + 60_000 }), true);
+    assert.equal(holderGone(live, now, { startMs: () => now - 60_000 }), false);
+    // Unknown (no /proc): a live PID holds the lock until it is older than MAX_LOCK_AGE_MS.
+    assert.equal(holderGone(live, now - 60_000, { now, startMs: unknown }), false);
+    assert.equal(holderGone(live, now - MAX_LOCK_AGE_MS - 1, { now, startMs: unknown }), true);
+    if (process.platform === "linux") {
+      const started = processStartMs(process.pid);
+      assert.ok(started !== undefined && started <= Date.now() && started > now - 3600_000);
+      // Our own lock, written now, is held by a live process that started before it.
+      assert.equal(holderGone(process.pid, Date.now()), false);
+    }
+  });
 
   test("a live holder is waited for, then the error names its PID", async () => {
     const h = tempHome();
@@ -372,6 +446,30 @@ describe("TokenManager", () => {
       assert.ok(err instanceof RefreshError, String(err));
       assert.match(err.message, /cannot reach http:\/\/127\.0\.0\.1:\d+/);
       assert.equal(readFileSync(tokens, "utf8"), before);
+    } finally {
+      h.cleanup();
+    }
+  });
+
+  test("a malformed account → LoginRequiredError with the recovery hint; the others work", async () => {
+    const h = tempHome();
+    try {
+      const good = record("good", "rt-good", 3600);
+      const { config, tokens } = writeSetup(h.dir, "http://127.0.0.1:9/", { good });
+      const doc = JSON.parse(readFileSync(tokens, "utf8"));
+      doc.bad = { provider_id: "bad", access_token: null, refresh_token: "sk-secret-rt" };
+      writeFileSync(tokens, JSON.stringify(doc));
+      const tm = managerFor(h.dir, config, {
+        fetch: () => Promise.reject(new Error("no network expected")),
+      });
+      assert.equal((await tm.accessToken("good")).access_token, good.access_token);
+      for (const call of [() => tm.accessToken("bad"), () => tm.refreshAfterReject("bad", "x")]) {
+        const err = await call().then(() => undefined, (e) => e);
+        assert.ok(err instanceof LoginRequiredError, String(err));
+        assert.match(err.message, /'bad' in .*oauth_tokens\.json is malformed \(access_token/);
+        assert.match(err.message, /ccmux logout bad, then .*ccmux login bad$/);
+        assert.ok(!err.message.includes("sk-secret"));
+      }
     } finally {
       h.cleanup();
     }

@@ -48,14 +48,25 @@ export interface Callback {
 export interface CallbackServer {
   port: number;
   redirectUri: string;
-  /** The first request on the callback path; later ones are told it was already handled. */
+  /**
+   * The first request on the callback path that carries this sign-in's state; later ones are
+   * told it was already handled.
+   */
   callback: Promise<Callback>;
   /** Stops listening and drops open connections; safe to call twice. */
   close(): Promise<void>;
 }
 
-/** Starts the callback server on 127.0.0.1 at the first free port of `target.ports`. */
-export async function startCallbackServer(target: LoopbackTarget): Promise<CallbackServer> {
+/**
+ * Starts the callback server on 127.0.0.1 at the first free port of `target.ports`. Any local
+ * process or web page can reach that port, so a request whose `state` is not `state` is
+ * answered 400 and ignored: it cannot end the sign-in. The caller still validates the state
+ * (and everything else) before exchanging a code.
+ */
+export async function startCallbackServer(
+  target: LoopbackTarget,
+  state: string,
+): Promise<CallbackServer> {
   let resolveCallback!: (cb: Callback) => void;
   const callback = new Promise<Callback>((r) => (resolveCallback = r));
   let taken = false;
@@ -69,6 +80,14 @@ export async function startCallbackServer(target: LoopbackTarget): Promise<Callb
     }
     if (taken) {
       void send(res, 409, page(false, "This sign-in was already handled; see the terminal."));
+      return;
+    }
+    if (url.searchParams.get("state") !== state) {
+      void send(
+        res,
+        400,
+        page(false, "This request does not belong to the sign-in in progress; it was ignored."),
+      );
       return;
     }
     taken = true;

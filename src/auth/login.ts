@@ -84,6 +84,7 @@ export async function login(opts: LoginOptions): Promise<LoginResult> {
     } else {
       server = await startCallbackServer(
         loopbackTarget(resolved.redirect_uri, resolved.fixed_ports),
+        session.state,
       ).catch((e) => {
         throw new LoginError((e as Error).message);
       });
@@ -109,7 +110,10 @@ export async function login(opts: LoginOptions): Promise<LoginResult> {
       })));
     }
     if (stdinLines) {
-      waiting.push(pastedReply(stdinLines, pasteRedirect ?? loopbackRedirect, !server));
+      // A pasted callback URL is exchanged with the redirect_uri it carries: only one that
+      // this sign-in sent (a foreign host would receive the code and verifier's exchange).
+      const sent = [loopbackRedirect, ...(pasteRedirect ? [pasteRedirect] : [])];
+      waiting.push(pastedReply(stdinLines, pasteRedirect ?? loopbackRedirect, !server, sent));
     }
     waiting.push(
       new Promise<Reply>((_, reject) => {
@@ -188,13 +192,42 @@ async function pastedReply(
   lines: ReturnType<typeof readLines>,
   defaultRedirect: string,
   only: boolean,
+  sent: string[],
 ): Promise<Reply> {
   for await (const line of lines) {
     if (!line.trim()) continue;
-    return parsePasted(line, defaultRedirect);
+    const reply = parsePasted(line, defaultRedirect);
+    if (!sent.some((uri) => sameRedirect(uri, reply.redirectUri))) {
+      throw new LoginError(
+        `the pasted address (${originOf(reply.redirectUri)}) is not a redirect this sign-in ` +
+          `sent (${sent.join(" or ")}); nothing was exchanged, paste the address the browser ` +
+          "ended on or the CODE#STATE the page shows",
+      );
+    }
+    return reply;
   }
   if (only) throw new LoginError("no code was pasted (standard input closed)");
   return new Promise<Reply>(() => {}); // the callback server or the timeout decides
+}
+
+/** Same scheme, host, port and path (a query or fragment in the configured URI is ignored). */
+function sameRedirect(a: string, b: string): boolean {
+  try {
+    const x = new URL(a);
+    const y = new URL(b);
+    return x.origin === y.origin && x.pathname === y.pathname;
+  } catch {
+    return false;
+  }
+}
+
+function originOf(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return "not a URL";
+  }
 }
 
 /** Exchanges the code, completes the kind's extras and saves the record. */

@@ -3,6 +3,7 @@
 import * as oauth from "oauth4webapi";
 import type { ResolvedOAuth } from "./kinds.ts";
 import { isLoopbackHost } from "../config/mod.ts";
+import { noRedirects, RedirectRefusedError } from "./no_redirect.ts";
 
 type Fetch = typeof fetch;
 
@@ -93,8 +94,13 @@ async function discover(issuer: URL, fetchFn: Fetch): Promise<oauth.Authorizatio
 }
 
 /** Starts a sign-in: server metadata, PKCE verifier and S256 challenge, random state. */
-export async function startSession(r: ResolvedOAuth, fetchFn: Fetch = fetch): Promise<PkceSession> {
+export async function startSession(
+  r: ResolvedOAuth,
+  anyFetch: Fetch = fetch,
+): Promise<PkceSession> {
   if (!r.client_id) throw new LoginError(`no client_id is configured for '${r.id}'`);
+  // Every request of the sign-in (discovery, code exchange, API key) refuses redirects.
+  const fetchFn = noRedirects(anyFetch);
   const as = await authorizationServer(r, fetchFn);
   const verifier = oauth.generateRandomCodeVerifier();
   return {
@@ -136,6 +142,16 @@ export async function exchangeCode(
   redirectUri: string,
 ): Promise<oauth.TokenEndpointResponse> {
   let params: URLSearchParams;
+  // A refusal without a state (a pasted `…/callback?error=access_denied`, typed at this very
+  // terminal): report the refusal itself. Nothing is exchanged either way. The callback server
+  // never hands over a reply without this sign-in's state.
+  const error = response.get("error");
+  if (error !== null && !response.has("state")) {
+    const desc = response.get("error_description");
+    throw new LoginError(
+      `the authorization server refused the sign-in: ${error}${desc ? ` (${desc})` : ""}`,
+    );
+  }
   const checked = new URLSearchParams(response);
   // RFC 9207 `iss` can only be checked against an issuer we know (oidc, openai, or configured);
   // the anthropic kinds have none, so a stray `iss` there must not fail the sign-in.
@@ -233,10 +249,9 @@ export async function createApiKey(
   const u = checkEndpoint(url, "api_key_url");
   let res: Response;
   try {
-    res = await fetchFn(u.href, {
+    res = await noRedirects(fetchFn)(u.href, {
       method: "POST",
       headers: { authorization: `Bearer ${accessToken}`, accept: "application/json" },
-      redirect: "manual",
       signal: AbortSignal.timeout(NETWORK_TIMEOUT_MS),
     });
   } catch (e) {
@@ -256,7 +271,7 @@ export async function createApiKey(
 
 /** A one-line explanation of an oauth4webapi (or network) failure. */
 export function describeError(e: unknown): string {
-  if (e instanceof LoginError) return e.message;
+  if (e instanceof LoginError || e instanceof RedirectRefusedError) return e.message;
   if (e instanceof oauth.AuthorizationResponseError) {
     const desc = e.error_description ? ` (${e.error_description})` : "";
     return `the authorization server refused the sign-in: ${e.error}${desc}`;

@@ -5,7 +5,14 @@
 import process from "node:process";
 import type { Config } from "../config/types.ts";
 import type { TokenFile, TokenRecord } from "./types.ts";
-import { type FileIdentity, sameIdentity, TokenStore } from "./token_store.ts";
+import {
+  accountProblem,
+  type FileIdentity,
+  sameIdentity,
+  TokenFileError,
+  TokenStore,
+} from "./token_store.ts";
+import { LockFileError, LockTimeoutError } from "./lock.ts";
 import { type ResolvedOAuth, resolveOAuth } from "./kinds.ts";
 import { postRefresh, RefreshError } from "./refresh_request.ts";
 
@@ -13,8 +20,8 @@ export { RefreshError } from "./refresh_request.ts";
 
 /** The account is missing or its refresh token is dead: `ccmux login ID` is needed. */
 export class LoginRequiredError extends Error {
-  constructor(readonly id: string, reason: string) {
-    super(`${reason}; run: ccmux login ${id}`);
+  constructor(readonly id: string, reason: string, hint = `run: ccmux login ${id}`) {
+    super(`${reason}; ${hint}`);
     this.name = "LoginRequiredError";
   }
 }
@@ -34,6 +41,12 @@ export interface TokenManagerOptions {
    * checked on every call regardless, and refreshes always re-read the file under its lock.
    */
   cacheMs?: number;
+  /**
+   * Where problems with the token file go (serve's log). When set, a file that turns
+   * unreadable is reported once per version and the last good read keeps being used (a
+   * long-running server keeps serving); without it (the CLI) the error is thrown to the caller.
+   */
+  report?: (level: "error" | "warn" | "info", message: string) => void;
 }
 
 /** The token file as last read, and when its identity was last confirmed. */
@@ -52,6 +65,7 @@ type Trigger =
 type Outcome =
   | { ok: TokenRecord }
   | { login: string }
+  | { broken: string }
   | { error: RefreshError };
 
 /**
@@ -75,10 +89,18 @@ export class TokenManager {
   #loading: Promise<TokenFile> | undefined;
   /** Bumped when this process changed the file: loads started before must not be kept. */
   #generation = 0;
+  #report: TokenManagerOptions["report"];
+  /** The unreadable version of the file already reported (one log line per version). */
+  #reported: { identity?: FileIdentity; message: string } | undefined;
 
   constructor(opts: TokenManagerOptions) {
     this.#config = opts.config;
-    this.store = opts.store ?? new TokenStore(opts.config.auth.token_file);
+    this.#report = opts.report;
+    const report = opts.report;
+    this.store = opts.store ??
+      new TokenStore(opts.config.auth.token_file, {
+        warn: report ? (m) => report("warn", m) : undefined,
+      });
     this.#fetch = opts.fetch ?? ((input, init) => fetch(input, init));
     this.#now = opts.now ?? Date.now;
     this.#cacheMs = opts.cacheMs ?? 1000;
@@ -88,9 +110,7 @@ export class TokenManager {
   async accessToken(id: string, opts: { force?: boolean } = {}): Promise<TokenRecord> {
     // Per request in `serve`: the cached file (no I/O within cacheMs) unless forced.
     const doc = opts.force ? await this.#reload() : await this.#current();
-    const rec = Object.hasOwn(doc, id) ? doc[id] : undefined;
-    if (!rec) throw new LoginRequiredError(id, `no account '${id}' in ${this.store.path}`);
-    if (rec.needs_login) throw new LoginRequiredError(id, `the sign-in for '${id}' has expired`);
+    const rec = this.#usable(doc, id);
     if (opts.force) return this.#singleFlight(id, { type: "force", seen: rec.access_token });
     if (!this.#expiring(rec)) return rec;
     if (!rec.refresh_token) {
@@ -107,11 +127,19 @@ export class TokenManager {
   async refreshAfterReject(id: string, rejectedAccessToken: string): Promise<TokenRecord> {
     // Compared with the file as it is now, not the cache: another process may have refreshed.
     const doc = await this.#reload();
-    const rec = Object.hasOwn(doc, id) ? doc[id] : undefined;
-    if (!rec) throw new LoginRequiredError(id, `no account '${id}' in ${this.store.path}`);
-    if (rec.needs_login) throw new LoginRequiredError(id, `the sign-in for '${id}' has expired`);
+    const rec = this.#usable(doc, id);
     if (rec.access_token !== rejectedAccessToken) return rec;
     return this.#singleFlight(id, { type: "reject", rejected: rejectedAccessToken });
+  }
+
+  /** The account's record, or LoginRequiredError: missing, malformed or signed out. */
+  #usable(doc: TokenFile, id: string): TokenRecord {
+    const rec = Object.hasOwn(doc, id) ? doc[id] : undefined;
+    if (!rec) throw new LoginRequiredError(id, `no account '${id}' in ${this.store.path}`);
+    const problem = accountProblem(rec);
+    if (problem) throw brokenAccount(id, this.store.path, problem);
+    if (rec.needs_login) throw new LoginRequiredError(id, `the sign-in for '${id}' has expired`);
+    return rec;
   }
 
   /** Concurrent callers for one account share one refresh. */
@@ -156,17 +184,71 @@ export class TokenManager {
   /** Reads the file now and makes it the snapshot. */
   async #reload(): Promise<TokenFile> {
     const generation = this.#generation;
-    const { doc, identity } = await this.store.readVersioned();
+    let read;
+    try {
+      read = await this.store.readVersioned();
+    } catch (e) {
+      return this.#unreadable(e, generation);
+    }
+    const { doc, identity } = read;
     if (generation === this.#generation) {
       this.#snap = { doc, identity, checkedAt: monotonicMs() };
+    }
+    if (this.#reported) {
+      this.#reported = undefined;
+      this.#report?.("info", `the token file ${this.store.path} is readable again`);
     }
     return doc;
   }
 
+  /**
+   * The file cannot be used (corrupt, refused): with a reporter (serve), report it once per
+   * version of the file and go on with the last good read, if any; it is never overwritten
+   * (writes re-read it under the lock and fail). Otherwise the error goes to the caller.
+   */
+  async #unreadable(e: unknown, generation: number): Promise<TokenFile> {
+    if (!(e instanceof TokenFileError) || !this.#report) throw e;
+    const identity = await this.store.identity().catch(() => undefined);
+    const known = this.#reported;
+    if (!known || known.message !== e.message || !sameIdentity(known.identity, identity)) {
+      this.#reported = { identity, message: e.message };
+      const last = this.#snap;
+      this.#report(
+        "error",
+        `${e.message}; ` +
+          (last
+            ? "serving with the tokens last read from it until it is fixed (it is not overwritten)"
+            : "OAuth providers fail until it is fixed (it is not overwritten)"),
+      );
+    }
+    const last = this.#snap;
+    if (!last) throw e;
+    // Looked at again once cacheMs has passed (a fixed file is picked up then).
+    if (generation === this.#generation) last.checkedAt = monotonicMs();
+    return last.doc;
+  }
+
   async #refresh(id: string, trigger: Trigger): Promise<TokenRecord> {
+    try {
+      return await this.#refreshLocked(id, trigger);
+    } catch (e) {
+      // The file or its lock is unusable: this refresh failed (and the server was not asked).
+      if (
+        e instanceof TokenFileError || e instanceof LockFileError || e instanceof LockTimeoutError
+      ) {
+        if (e instanceof TokenFileError) void this.#unreadable(e, this.#generation).catch(() => {});
+        throw new RefreshError(`cannot refresh '${id}': ${e.message}`, { cause: e });
+      }
+      throw e;
+    }
+  }
+
+  async #refreshLocked(id: string, trigger: Trigger): Promise<TokenRecord> {
     const outcome = await this.store.update(async (doc): Promise<Outcome> => {
-      const rec = doc[id];
+      const rec = Object.hasOwn(doc, id) ? doc[id] : undefined;
       if (!rec) return { login: `no account '${id}' in ${this.store.path}` };
+      const problem = accountProblem(rec);
+      if (problem) return { broken: problem };
       if (rec.needs_login) return { login: `the sign-in for '${id}' has expired` };
       // Another process may have refreshed while we waited for the lock.
       if (trigger.type === "expiry" && !this.#expiring(rec)) return { ok: rec };
@@ -185,6 +267,7 @@ export class TokenManager {
     });
     if ("ok" in outcome) return outcome.ok;
     if ("login" in outcome) throw new LoginRequiredError(id, outcome.login);
+    if ("broken" in outcome) throw brokenAccount(id, this.store.path, outcome.broken);
     throw outcome.error;
   }
 
@@ -233,6 +316,15 @@ export class TokenManager {
     const at = this.#expiresAt(rec);
     return at !== undefined && at <= this.#now();
   }
+}
+
+/** A malformed record: the user removes it and signs in again (the other accounts still work). */
+export function brokenAccount(id: string, path: string, problem: string): LoginRequiredError {
+  return new LoginRequiredError(
+    id,
+    `the account '${id}' in ${path} is malformed (${problem})`,
+    `remove it with: ccmux logout ${id}, then sign in again with: ccmux login ${id}`,
+  );
 }
 
 /**

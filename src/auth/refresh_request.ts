@@ -4,6 +4,7 @@
 import type { ResolvedOAuth } from "./kinds.ts";
 import { isLoopbackHost } from "../config/validate.ts";
 import { describeError } from "../errors.ts";
+import { noRedirects, RedirectRefusedError } from "./no_redirect.ts";
 
 /** The server could not be reached or failed; stored tokens are untouched. */
 export class RefreshError extends Error {
@@ -51,9 +52,10 @@ export function isLoopbackHttp(url: URL): boolean {
 export async function postRefresh(
   oauth: ResolvedOAuth,
   refreshToken: string,
-  fetchFn: typeof fetch,
+  anyFetch: typeof fetch,
 ): Promise<RefreshResult> {
   const o = await import("oauth4webapi");
+  const fetchFn = noRedirects(anyFetch);
   let tokenUrl: URL;
   try {
     tokenUrl = new URL(await tokenEndpoint(oauth, fetchFn, o));
@@ -119,6 +121,9 @@ export async function postRefresh(
     return { tokens: result };
   } catch (e) {
     if (captured && captured.status !== 200) return classify(captured, where);
+    if (e instanceof RedirectRefusedError) {
+      return { error: new RefreshError(`refresh failed: ${e.message}`) };
+    }
     if (!captured) {
       const why = controller.signal.aborted
         ? `no answer within ${TIMEOUT_MS / 1000} s`

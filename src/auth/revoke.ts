@@ -3,6 +3,7 @@
 import type { ResolvedOAuth } from "./kinds.ts";
 import type { TokenRecord } from "./types.ts";
 import { isLoopbackHttp } from "./refresh_request.ts";
+import { noRedirects, RedirectRefusedError } from "./no_redirect.ts";
 
 const TIMEOUT_MS = 10_000;
 
@@ -16,8 +17,13 @@ export async function revokeRecord(
   fetchFn: typeof fetch = fetch,
 ): Promise<{ ok: true } | { skipped: true } | { failed: string }> {
   if (!oauth?.revoke_url) return { skipped: true };
-  const token = rec.refresh_token ?? rec.access_token;
-  const hint = rec.refresh_token ? "refresh_token" : "access_token";
+  // The record may be malformed (logout removes broken accounts too): only real strings count.
+  const refresh = typeof rec.refresh_token === "string" && rec.refresh_token
+    ? rec.refresh_token
+    : "";
+  const token = refresh || (typeof rec.access_token === "string" ? rec.access_token : "");
+  if (!token) return { skipped: true };
+  const hint = refresh ? "refresh_token" : "access_token";
   let url: URL;
   try {
     url = new URL(oauth.revoke_url);
@@ -32,7 +38,8 @@ export async function revokeRecord(
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
   try {
-    const res = await fetchFn(url, {
+    // A redirect is a failed revoke: the refresh token is never re-sent to another address.
+    const res = await noRedirects(fetchFn)(url, {
       method: "POST",
       headers: {
         "content-type": json ? "application/json" : "application/x-www-form-urlencoded",
@@ -45,6 +52,7 @@ export async function revokeRecord(
     if (!res.ok) return { failed: `${url.origin} answered HTTP ${res.status}` };
     return { ok: true };
   } catch (e) {
+    if (e instanceof RedirectRefusedError) return { failed: e.message };
     const why = controller.signal.aborted
       ? `no answer within ${TIMEOUT_MS / 1000} s`
       : (e as Error).message;

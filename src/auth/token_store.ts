@@ -1,11 +1,19 @@
-// The token file (CONTRACT §4): JSON keyed by account ID, 0600 in a 0700 folder, replaced
-// atomically, writers serialised in-process and across processes, never overwritten when it
-// cannot be parsed.
-import { closeSync, fstatSync, openSync, promises as fsp, readFileSync, statSync } from "node:fs";
+// The token file (docs/SECURITY.md, "Token file"): JSON keyed by account ID, 0600 in a 0700
+// folder, replaced atomically, writers serialised in-process and across processes, never
+// overwritten when it cannot be parsed, refused when another user could have written it.
+import {
+  closeSync,
+  fchmodSync,
+  fstatSync,
+  openSync,
+  promises as fsp,
+  readFileSync,
+  statSync,
+} from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import process from "node:process";
 import type { TokenFile, TokenRecord } from "./types.ts";
-import { acquireLockFile, pidAlive, randomHex, withProcessLock } from "./lock.ts";
+import { acquireLockFile, holderGone, randomHex, withProcessLock } from "./lock.ts";
 
 /** The token file exists but is not a token file; it is left untouched. */
 export class TokenFileError extends Error {
@@ -19,6 +27,8 @@ export class TokenFileError extends Error {
 export interface TokenStoreOptions {
   /** How long to wait for another process holding the lock (default 30 s). */
   lockTimeoutMs?: number;
+  /** Where a warning goes (a loose file mode that was fixed); default: stderr. */
+  warn?: (message: string) => void;
 }
 
 /**
@@ -34,11 +44,13 @@ export class TokenStore {
   readonly path: string;
   readonly lockPath: string;
   #lockTimeoutMs?: number;
+  #warn: (message: string) => void;
 
   constructor(path: string, opts: TokenStoreOptions = {}) {
     this.path = resolve(path);
     this.lockPath = `${this.path}.lock`;
     this.#lockTimeoutMs = opts.lockTimeoutMs;
+    this.#warn = opts.warn ?? ((m) => process.stderr.write(`ccmux: warning: ${m}\n`));
   }
 
   /** The whole file; `{}` when it does not exist. Throws TokenFileError when unusable. */
@@ -58,20 +70,54 @@ export class TokenStore {
     // TokenManager reads it at most once per change (its cache).
     let text: string;
     let identity: FileIdentity;
+    checkFolder(this.path);
     try {
       const fd = openSync(this.path, "r");
       try {
-        identity = identityOf(fstatSync(fd));
+        const st = fstatSync(fd);
+        this.#checkFile(fd, st);
+        identity = identityOf(st);
         text = readFileSync(fd, "utf8");
       } finally {
         closeSync(fd);
       }
     } catch (e) {
+      if (e instanceof TokenFileError) throw e;
       const code = (e as NodeJS.ErrnoException).code;
       if (code === "ENOENT") return { doc: {} };
       throw new TokenFileError(this.path, code ?? String(e));
     }
     return { doc: parseTokenFile(this.path, text), identity };
+  }
+
+  /**
+   * Like ssh with a private key: the file must be ours (or root's) and private. A loose mode on
+   * our own file is fixed (0600) with a warning — it only ever held what ccmux wrote there —
+   * and refused when it cannot be fixed.
+   */
+  #checkFile(fd: number, st: { mode: number; uid: number }): void {
+    if (process.platform === "win32") return;
+    const uid = process.getuid?.();
+    if (uid !== undefined && st.uid !== uid && st.uid !== 0) {
+      throw new TokenFileError(
+        this.path,
+        `it belongs to another user (uid ${st.uid}); only its owner's ccmux may use it`,
+      );
+    }
+    const mode = st.mode & 0o777;
+    if ((mode & 0o077) === 0) return;
+    try {
+      fchmodSync(fd, 0o600);
+    } catch {
+      throw new TokenFileError(
+        this.path,
+        `it is accessible by others (mode ${octal(mode)}); run: chmod 600 ${this.path}`,
+      );
+    }
+    this.#warn(
+      `the token file ${this.path} was accessible by others (mode ${octal(mode)}); ` +
+        "its mode is now 0600",
+    );
   }
 
   /** The file's current identity (one stat); undefined when it does not exist. */
@@ -100,6 +146,7 @@ export class TokenStore {
   update<T>(fn: (doc: TokenFile) => T | Promise<T>): Promise<T> {
     return withProcessLock(this.path, async () => {
       await ensureDir(dirname(this.path));
+      checkFolder(this.path); // before the lock: another user must not be able to plant it
       const release = await acquireLockFile(this.lockPath, this.#lockTimeoutMs);
       try {
         await testHold("CCMUX_TEST_HOLD_LOCK_MS", "holding the token file lock");
@@ -149,9 +196,11 @@ export class TokenStore {
     }
     for (const name of names) {
       const m = re.exec(name);
-      if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) {
-        await fsp.unlink(join(dirname(this.path), name)).catch(() => {});
-      }
+      if (!m || Number(m[1]) === process.pid) continue;
+      const file = join(dirname(this.path), name);
+      const st = await fsp.lstat(file).catch(() => undefined);
+      // The writer named in the file name is gone (dead, or its PID now another process's).
+      if (st && holderGone(Number(m[1]), st.mtimeMs)) await fsp.unlink(file).catch(() => {});
     }
   }
 }
@@ -176,7 +225,11 @@ export function sameIdentity(a: FileIdentity | undefined, b: FileIdentity | unde
   return a.mtimeMs === b.mtimeMs && a.size === b.size && a.ino === b.ino;
 }
 
-/** Parses and shape-checks the file's text. Messages never quote the file's content. */
+/**
+ * Parses the file's text and checks that it is an object keyed by account ID. A malformed
+ * account does not make the file unusable (accountProblem() tells it; the other accounts work
+ * and `ccmux logout ID` removes it). Messages never quote the file's content.
+ */
 export function parseTokenFile(path: string, text: string): TokenFile {
   let doc: unknown;
   try {
@@ -187,24 +240,24 @@ export function parseTokenFile(path: string, text: string): TokenFile {
   if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
     throw new TokenFileError(path, "expected a JSON object keyed by account ID");
   }
-  for (const [id, rec] of Object.entries(doc)) {
-    if (typeof rec !== "object" || rec === null || Array.isArray(rec)) {
-      throw new TokenFileError(path, `account "${id}" is not an object`);
-    }
-    const r = rec as Record<string, unknown>;
-    if (typeof r.access_token !== "string") {
-      throw new TokenFileError(path, `account "${id}": access_token is missing or not a string`);
-    }
-    for (const key of ["refresh_token", "expires_at", "kind", "provider_id"]) {
-      if (r[key] !== undefined && r[key] !== null && typeof r[key] !== "string") {
-        throw new TokenFileError(path, `account "${id}": ${key} is not a string`);
-      }
-    }
-    if (r.scopes !== undefined && !Array.isArray(r.scopes)) {
-      throw new TokenFileError(path, `account "${id}": scopes is not an array`);
+  return doc as TokenFile;
+}
+
+/**
+ * What is wrong with one account's record (a value of the token file as read, which may be
+ * anything), or undefined when ccmux can use it. Never quotes the record.
+ */
+export function accountProblem(rec: unknown): string | undefined {
+  if (typeof rec !== "object" || rec === null || Array.isArray(rec)) return "it is not an object";
+  const r = rec as Record<string, unknown>;
+  if (typeof r.access_token !== "string") return "access_token is missing or not a string";
+  for (const key of ["refresh_token", "expires_at", "kind", "provider_id"]) {
+    if (r[key] !== undefined && r[key] !== null && typeof r[key] !== "string") {
+      return `${key} is not a string`;
     }
   }
-  return doc as TokenFile;
+  if (r.scopes !== undefined && !Array.isArray(r.scopes)) return "scopes is not an array";
+  return undefined;
 }
 
 // V8 quotes the source text in JSON errors ("… "{"access_token": "sk…" is not valid JSON"):
@@ -219,6 +272,43 @@ function safeJsonError(e: unknown): string {
     : "syntax error";
   if (!pos) return kind;
   return pos[2] ? `${kind} at line ${pos[2]} column ${pos[3]}` : `${kind} at byte ${pos[1]}`;
+}
+
+function octal(mode: number): string {
+  return `0${mode.toString(8).padStart(3, "0")}`;
+}
+
+/**
+ * Refuses a token file folder that another user could write (mode bits 022, even with the
+ * sticky bit) or that belongs to another user (root excepted), as ssh refuses such a ~/.ssh:
+ * whoever can write there can replace the token file or plant its lock and temp files.
+ */
+function checkFolder(path: string): void {
+  if (process.platform === "win32") return;
+  const dir = dirname(path);
+  let st;
+  try {
+    st = statSync(dir);
+  } catch {
+    return; // missing: created 0700 on the first write
+  }
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid && st.uid !== 0) {
+    throw new TokenFileError(
+      path,
+      `its folder ${dir} belongs to another user (uid ${st.uid}); keep the token file in a ` +
+        "folder of your own",
+    );
+  }
+  const mode = st.mode & 0o7777;
+  if (mode & 0o022) {
+    const who = (mode & 0o022) === 0o022 ? "group and others" : mode & 0o002 ? "others" : "group";
+    throw new TokenFileError(
+      path,
+      `its folder ${dir} is writable by ${who} (mode ${octal(mode & 0o777)}), so another user ` +
+        `could replace the token file or plant its lock; run: chmod 700 ${dir}`,
+    );
+  }
 }
 
 /** Creates the folder 0700 when missing (an existing one is left as it is). */

@@ -1,4 +1,5 @@
-// Shapes of the token file (CONTRACT §4), shared by the token store, refresh, login and serve.
+// Shapes of the token file (docs/OAUTH_SETUP.md, "What is stored"), shared by the token store,
+// refresh, login and serve.
 
 /** One account in oauth_tokens.json. Unknown fields are kept as they are. */
 export interface TokenRecord {

@@ -79,7 +79,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       timeoutS,
       say: io.err,
       stdin: stdinLines ? () => linesAsBytes(stdinLines!) : io.stdin,
-      openBrowser: noBrowser ? undefined : openBrowser,
+      openBrowser: noBrowser ? undefined : (url) => openBrowser(url, io.env),
     });
   } catch (e) {
     if (e instanceof LoginError || e instanceof TokenFileError) {

@@ -45,11 +45,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const exists = Object.hasOwn(await withTokenErrors(() => store.read()), id);
   const removed = exists &&
     await withTokenErrors(() =>
-      store.update((doc): TokenRecord | undefined => {
+      store.update((doc): { rec: TokenRecord } | undefined => {
         if (!Object.hasOwn(doc, id)) return undefined;
         const rec = doc[id];
         delete doc[id];
-        return rec;
+        return { rec };
       })
     );
   if (!removed) {
@@ -57,7 +57,12 @@ export async function run(argv: string[], io: Io): Promise<number> {
     const known = ids.length ? ` (accounts: ${ids.sort().join(", ")})` : "";
     throw new CliError(`no account '${id}' in ${store.path}${known}`, 4);
   }
-  const result = await revokeRecord(resolveOAuth(config, id, removed.kind), removed);
+  // A malformed record may hold anything: revoke only with what is really there.
+  const rec = typeof removed.rec === "object" && removed.rec !== null
+    ? removed.rec
+    : ({} as TokenRecord);
+  const kind = typeof rec.kind === "string" ? rec.kind : undefined;
+  const result = await revokeRecord(resolveOAuth(config, id, kind), rec);
   if ("failed" in result) {
     io.err(`ccmux: warning: removed '${id}' locally, but revoking it failed: ${result.failed}\n`);
   } else {

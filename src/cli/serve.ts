@@ -58,7 +58,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
   for (const w of config.warnings) io.err(`ccmux: warning: ${w}\n`);
 
   const makeTokens = (c: Config): TokenSource | undefined =>
-    c.providers.some((p) => p.auth_type === "oauth") ? new TokenManager({ config: c }) : undefined;
+    c.providers.some((p) => p.auth_type === "oauth")
+      ? new TokenManager({ config: c, report: (level, m) => app.logger.event(level, m) })
+      : undefined;
   const log = batchedWriter(io.err);
   const app = createApp({ config, tokens: makeTokens(config), log: log.write });
 

@@ -3,7 +3,7 @@ import { CONFIG_FLAG_HELP, parseCommand } from "./args.ts";
 import type { Io } from "./io.ts";
 import { withTokenErrors } from "./token.ts";
 import { loadConfig } from "../config/load.ts";
-import { TokenStore } from "../auth/token_store.ts";
+import { accountProblem, TokenStore } from "../auth/token_store.ts";
 import { resolveOAuth } from "../auth/kinds.ts";
 import type { TokenRecord } from "../auth/types.ts";
 import type { Config } from "../config/types.ts";
@@ -15,7 +15,7 @@ whether the token can refresh and whether a new sign-in is needed. Never prints 
 
 Flags:
   --json          print a JSON array of {id, kind, expires_at, expires_in_s, scopes,
-                  refreshable, needs_login}
+                  refreshable, needs_login}; a malformed account also has "broken" (why)
 ${CONFIG_FLAG_HELP}
 `;
 
@@ -28,6 +28,8 @@ export interface AccountStatus {
   scopes: string[];
   refreshable: boolean;
   needs_login: boolean;
+  /** Only for a malformed record: what is wrong with it (never its content). */
+  broken?: string;
 }
 
 export async function run(argv: string[], io: Io): Promise<number> {
@@ -65,7 +67,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
       r.kind ?? "?",
       expiry(r),
       r.scopes.join(" ") || "-",
-      r.needs_login
+      r.broken
+        ? `broken (${r.broken}): ccmux logout ${r.id}, then ccmux login ${r.id}`
+        : r.needs_login
         ? `needs login: ccmux login ${r.id}`
         : r.refreshable
         ? "refreshable"
@@ -85,6 +89,20 @@ export function accountStatus(
   rec: TokenRecord,
   now: number,
 ): AccountStatus {
+  const broken = accountProblem(rec);
+  if (broken) {
+    const r = (typeof rec === "object" && rec !== null ? rec : {}) as Record<string, unknown>;
+    return {
+      id,
+      kind: typeof r.kind === "string" ? r.kind : resolveOAuth(config, id)?.kind ?? null,
+      expires_at: null,
+      expires_in_s: null,
+      scopes: [],
+      refreshable: false,
+      needs_login: true,
+      broken,
+    };
+  }
   const at = rec.expires_at ? Date.parse(rec.expires_at) : NaN;
   return {
     id,

@@ -6,7 +6,7 @@ import { exportLine, pickShell } from "./shell.ts";
 import { loadConfig } from "../config/mod.ts";
 import { TokenFileError, TokenStore } from "../auth/token_store.ts";
 import { LoginRequiredError, RefreshError, TokenManager } from "../auth/refresh.ts";
-import { LockTimeoutError } from "../auth/lock.ts";
+import { LockFileError, LockTimeoutError } from "../auth/lock.ts";
 
 const USAGE = `Usage: ccmux token [ID] [--json | --env [--shell SHELL]] [--refresh] [--config FILE]
 
@@ -92,7 +92,8 @@ export async function withTokenErrors<T>(fn: () => Promise<T>): Promise<T> {
   } catch (e) {
     if (e instanceof LoginRequiredError) throw new CliError(e.message, 4);
     if (
-      e instanceof RefreshError || e instanceof TokenFileError || e instanceof LockTimeoutError
+      e instanceof RefreshError || e instanceof TokenFileError ||
+      e instanceof LockTimeoutError || e instanceof LockFileError
     ) {
       throw new CliError(e.message, 1);
     }

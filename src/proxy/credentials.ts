@@ -1,6 +1,6 @@
 // OAuth credentials for one upstream exchange, shared by the adapters: the account's token
 // (refreshed ahead of expiry by the TokenSource) and, on an upstream 401, one single-flight
-// refresh and one retry (CONTRACT §6).
+// refresh and one retry (docs/ARCHITECTURE.md, data flow).
 import type { TokenRecord } from "../auth/types.ts";
 import type { ProviderConfig } from "../config/types.ts";
 import type { UpstreamRequest } from "./provider.ts";
@@ -24,7 +24,18 @@ export async function sendWithOAuth(
 ): Promise<Response> {
   const id = oauthAccount(p);
   if (!req.tokens) return errorResponse(500, `ccmux: no token manager for OAuth account '${id}'`);
-  let record = await req.tokens.accessToken(id);
+  let record;
+  try {
+    record = await req.tokens.accessToken(id);
+  } catch (e) {
+    // The token file cannot be used and there is no earlier good read of it (serve logs the
+    // file's problem once): a local failure, answered as such rather than as an unreachable
+    // upstream. The dispatcher still fails over to the next mapping.
+    if ((e as Error)?.name === "TokenFileError") {
+      return errorResponse(500, `ccmux: ${(e as Error).message}`);
+    }
+    throw e;
+  }
   const first = await send(record);
   if (first.status !== 401 || record.api_key) return first;
   await first.body?.cancel().catch(() => {});

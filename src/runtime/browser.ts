@@ -32,16 +32,71 @@ export function browserCommand(
   return { cmd: "xdg-open", args: [url], verbatim: false };
 }
 
+/** Variables the openers (xdg-open, open, start) and the browsers they start need. */
+const KEEP = new Set([
+  "PATH",
+  "HOME",
+  "USER",
+  "LOGNAME",
+  "SHELL",
+  "LANG",
+  "LANGUAGE",
+  "TZ",
+  "TMPDIR",
+  "TERM",
+  "DISPLAY",
+  "WAYLAND_DISPLAY",
+  "XAUTHORITY",
+  "DBUS_SESSION_BUS_ADDRESS",
+  "BROWSER",
+  "DESKTOP_SESSION",
+  "KDE_FULL_SESSION",
+  "KDE_SESSION_VERSION",
+  "GNOME_DESKTOP_SESSION_ID",
+  "MATE_DESKTOP_SESSION_ID",
+  "WSL_DISTRO_NAME",
+  "WSL_INTEROP",
+  "__CF_USER_TEXT_ENCODING",
+  // Windows: cmd and start need these to find programs and the user's profile.
+  "SYSTEMROOT",
+  "WINDIR",
+  "COMSPEC",
+  "PATHEXT",
+  "USERPROFILE",
+  "APPDATA",
+  "LOCALAPPDATA",
+  "TEMP",
+  "TMP",
+]);
+
 /**
- * Opens `url` in the default browser, detached. Failing to open it is not an error: the URL
- * has already been printed for the user to open by hand.
+ * The environment the browser opener gets: only what opening a URL needs (display, session
+ * bus, desktop, locale, paths), never the caller's API keys or ccmux's own settings.
  */
-export function openBrowser(url: string): void {
+export function browserEnv(env: Env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined) continue;
+    const upper = name.toUpperCase();
+    if (KEEP.has(upper) || upper.startsWith("XDG_") || upper.startsWith("LC_")) {
+      out[name] = value;
+    }
+  }
+  return out;
+}
+
+/**
+ * Opens `url` in the default browser, detached, with a minimal environment (browserEnv).
+ * Failing to open it is not an error: the URL has already been printed for the user to open
+ * by hand.
+ */
+export function openBrowser(url: string, env: Env = process.env): void {
   const { cmd, args, verbatim } = browserCommand(url);
   try {
     const child = spawn(cmd, args, {
       detached: true,
       stdio: "ignore",
+      env: browserEnv(env),
       windowsVerbatimArguments: verbatim,
     });
     child.on("error", () => {});
