@@ -1,4 +1,4 @@
-// Route selection (CONTRACT §3): every rule, their precedence, name resolution, X-Provider,
+// Route selection (docs/CONFIG.md, "How a request is routed"): every rule, their precedence, name resolution, X-Provider,
 // disabled providers, the fallback and the errors; the subagent tag's removal; the estimate.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";

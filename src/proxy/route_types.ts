@@ -2,7 +2,7 @@
 // the candidates in order with failover).
 import type { ProviderConfig } from "../config/types.ts";
 
-/** Which rule of CONTRACT §3 picked the model. */
+/** Which routing rule (docs/CONFIG.md, "How a request is routed") picked the model. */
 export type RouteRule =
   | "subagent"
   | "websearch"
