@@ -267,7 +267,8 @@ describe("half-closed clients", {
 describe("the models API", () => {
   test("list and one model in Anthropic's shape; an unknown id is a not_found_error", async () => {
     const stub = await startUpstreamStub();
-    const models = Array.from({ length: 25 }, (_, i) => `m${String(i).padStart(2, "0")}`);
+    const models = Array.from({ length: 24 }, (_, i) => `m${String(i).padStart(2, "0")}`);
+    models.push("qwen/qwen3-coder");
     const ccmux = await startCcmux(
       `${provider(stub.url)}models = ${JSON.stringify(models)}\n`,
     );
@@ -286,6 +287,7 @@ describe("the models API", () => {
       res = await fetch(ccmux.url + "/v1/models?after_id=m19&limit=10");
       list = await res.json();
       assert.deepEqual(list.data.map((m: { id: string }) => m.id), models.slice(20));
+      assert.equal(list.last_id, "qwen/qwen3-coder");
       assert.equal(list.has_more, false);
       res = await fetch(ccmux.url + "/v1/models?before_id=m05&limit=2");
       list = await res.json();
@@ -301,6 +303,11 @@ describe("the models API", () => {
         display_name: "m07",
         created_at: "1970-01-01T00:00:00Z",
       });
+      for (const path of ["/v1/models/qwen/qwen3-coder", "/v1/models/qwen%2Fqwen3-coder"]) {
+        res = await fetch(ccmux.url + path);
+        assert.equal(res.status, 200, path);
+        assert.equal((await res.json()).id, "qwen/qwen3-coder");
+      }
       res = await fetch(ccmux.url + "/v1/models/claude-nope");
       assert.equal(res.status, 404);
       const err = await res.json();

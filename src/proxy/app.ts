@@ -111,7 +111,8 @@ export function createApp(opts: AppOptions): CcmuxApp {
   const hono = new Hono();
   hono.get("/health", (c) => c.json({ status: "ok", version: VERSION }));
   hono.get("/v1/models", (c) => modelList(state.config, new URL(c.req.url).searchParams));
-  hono.get("/v1/models/:id", (c) => modelInfo(state.config, c.req.param("id")));
+  // A wildcard: "provider/model" names hold a slash, sent encoded or not.
+  hono.get("/v1/models/*", (c) => modelInfo(state.config, modelIdOf(c.req.url)));
   hono.notFound((c) => errorResponse(404, `ccmux: no route for ${c.req.method} ${c.req.path}`));
   const internalError = (err: unknown): Response => {
     state.logger.event("error", `internal error: ${err instanceof Error ? err.message : err}`);
@@ -325,6 +326,16 @@ function pathOf(url: string): string {
   const start = url.indexOf("/", url.indexOf("//") + 2);
   const q = url.indexOf("?", start);
   return start === -1 ? "/" : url.slice(start, q === -1 ? undefined : q);
+}
+
+/** The model id of "…/v1/models/ID", %-decoded (kept as sent when that fails). */
+function modelIdOf(url: string): string {
+  const id = pathOf(url).slice("/v1/models/".length);
+  try {
+    return decodeURIComponent(id);
+  } catch {
+    return id;
+  }
 }
 
 /** The names (never the values) of a request's headers, for debug log lines. */
