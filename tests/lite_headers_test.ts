@@ -62,7 +62,9 @@ describe("forwardHeaders from raw pairs", () => {
     for (let i = 0; i < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
     const fromRaw = forwardHeaders(headers, undefined, raw);
     assert.deepEqual(fromRaw, forwardHeaders(headers));
-    assert.deepEqual(fromRaw, {
+    // No prototype, so names such as `constructor` are plain entries.
+    assert.equal(Object.getPrototypeOf(fromRaw), null);
+    assert.deepEqual({ ...fromRaw }, {
       "anthropic-beta": "a, b",
       "content-type": "application/json",
       "user-agent": "claude-cli/1",

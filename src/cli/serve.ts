@@ -1,5 +1,6 @@
 // `ccmux serve`: runs the proxy in the foreground. SIGTERM/SIGINT drain in-flight requests (up
-// to 10 s) and exit 0; SIGHUP reloads the config file (an invalid one is logged and ignored).
+// to 10 s) and exit 0; SIGHUP reloads the config file (an invalid one, or one that would leave
+// a non-loopback listener without server.api_key, is logged and ignored).
 import { CONFIG_FLAG_HELP, intFlag, parseCommand } from "./args.ts";
 import { CliError, type Io } from "./io.ts";
 import { isLoopbackHost, loadConfig } from "../config/mod.ts";
@@ -20,7 +21,8 @@ ${CONFIG_FLAG_HELP}
   -p, --port P    port, 0 for a free one (overrides server.port)
 
 Signals: SIGTERM/SIGINT finish in-flight requests (up to 10 s) and exit; SIGHUP reloads the
-config file (an invalid file is reported and the running config kept).
+config file (an invalid file, or one without server.api_key while listening on a non-loopback
+address, is reported and the running config kept).
 `;
 
 /** How long in-flight requests may take to finish on SIGTERM/SIGINT. */
@@ -55,14 +57,31 @@ export async function run(argv: string[], io: Io): Promise<number> {
     return config;
   };
   let config = load();
-  for (const w of config.warnings) io.err(`ccmux: warning: ${w}\n`);
 
+  const usesOAuth = (c: Config) => c.providers.some((p) => p.auth_type === "oauth");
   const makeTokens = (c: Config): TokenSource | undefined =>
-    c.providers.some((p) => p.auth_type === "oauth")
+    usesOAuth(c)
       ? new TokenManager({ config: c, report: (level, m) => app.logger.event(level, m) })
       : undefined;
+  let tokens = makeTokens(config);
   const log = batchedWriter(io.err);
-  const app = createApp({ config, tokens: makeTokens(config), log: log.write });
+  const app = createApp({ config, tokens, log: log.write });
+  for (const w of config.warnings) {
+    if (config.server.log_format === "json") app.logger.event("warn", w);
+    else io.err(`ccmux: warning: ${w}\n`);
+  }
+
+  // The first SIGTERM/SIGINT drains; a second one stops waiting for in-flight requests.
+  // Listening for them before the server starts: a signal right after the listening line
+  // must not find the runtime's default action (exit by signal) still in place.
+  let signals = 0;
+  let stop!: () => void;
+  let hurry!: () => void;
+  const stopped = new Promise<void>((r) => (stop = r));
+  const hurried = new Promise<void>((r) => (hurry = r));
+  const onStop = () => (++signals === 1 ? stop() : hurry());
+  const offTerm = onSignal("SIGTERM", onStop);
+  const offInt = onSignal("SIGINT", onStop);
 
   let server;
   try {
@@ -70,6 +89,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       hostname: config.server.host,
       port: config.server.port,
       fetch: app.fetch,
+      precheck: app.precheck,
       onError: (e) => app.logger.event("error", `server error: ${(e as Error)?.message ?? e}`),
     });
   } catch (e) {
@@ -77,19 +97,31 @@ export async function run(argv: string[], io: Io): Promise<number> {
     const why = code === "EADDRINUSE" || (e as Error).name === "AddrInUse"
       ? "address already in use"
       : (e as Error).message;
+    offTerm();
+    offInt();
     throw new CliError(`cannot listen on ${config.server.host}:${config.server.port}: ${why}`);
   }
-  const shown = config.server.host.includes(":") ? `[${config.server.host}]` : config.server.host;
-  io.err(`ccmux listening on http://${shown}:${server.port}\n`);
+  // What a reload is checked against: the socket keeps the address it was bound to (host and
+  // port changes need a restart), whatever the new file says.
+  const bound = server.address;
 
   const offHup = onSignal("SIGHUP", () => {
     try {
       const next = load();
+      if (!isLoopbackHost(bound) && !next.server.api_key) {
+        throw new CliError(
+          `ccmux still listens on non-loopback address ${bound} and the new config has no ` +
+            "server.api_key (restart to change the address)",
+        );
+      }
       const listenChanged = next.server.host !== config.server.host ||
         (port === undefined && next.server.port !== config.server.port);
       const authChanged = JSON.stringify([next.auth, next.oauth]) !==
         JSON.stringify([config.auth, config.oauth]);
-      app.reload(next, authChanged ? makeTokens(next) : undefined);
+      // A token manager when the new config is the first to use OAuth, or a fresh one when the
+      // token file or the accounts' settings changed.
+      if (authChanged || (!tokens && usesOAuth(next))) tokens = makeTokens(next) ?? tokens;
+      app.reload(next, tokens);
       config = next;
       app.logger.event(
         "info",
@@ -102,15 +134,13 @@ export async function run(argv: string[], io: Io): Promise<number> {
     }
   });
 
-  // The first SIGTERM/SIGINT drains; a second one stops waiting for in-flight requests.
-  let signals = 0;
-  let stop!: () => void;
-  let hurry!: () => void;
-  const stopped = new Promise<void>((r) => (stop = r));
-  const hurried = new Promise<void>((r) => (hurry = r));
-  const onStop = () => (++signals === 1 ? stop() : hurry());
-  const offTerm = onSignal("SIGTERM", onStop);
-  const offInt = onSignal("SIGINT", onStop);
+  const shown = config.server.host.includes(":") ? `[${config.server.host}]` : config.server.host;
+  const url = `http://${shown}:${server.port}`;
+  if (config.server.log_format === "json") {
+    app.logger.event("info", `ccmux listening on ${url}`, { url });
+    log.flush();
+  } else io.err(`ccmux listening on ${url}\n`);
+
   await stopped;
   offHup();
   app.logger.event("info", "shutting down: finishing in-flight requests (again to stop now)");

@@ -47,9 +47,21 @@ export const MAX_MS = 2 ** 31 - 1;
 
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
 
-/** True for a host name or address that only this machine can reach. */
+/**
+ * True for a host name or address that only this machine can reach: localhost, 127.0.0.0/8,
+ * ::1, and 127.0.0.0/8 as an IPv4-mapped IPv6 address (::ffff:127.0.0.1, or ::ffff:7f00:1 as
+ * URL parsers write it): a socket bound to one accepts connections to 127.x only. Brackets
+ * around an IPv6 address are allowed.
+ */
 export function isLoopbackHost(host: string): boolean {
-  return LOOPBACK_HOSTS.has(host.toLowerCase()) || /^127(\.\d{1,3}){3}$/.test(host);
+  let h = host.toLowerCase();
+  if (LOOPBACK_HOSTS.has(h)) return true;
+  if (h.startsWith("[") && h.endsWith("]")) h = h.slice(1, -1);
+  if (h.startsWith("::ffff:")) {
+    h = h.slice(7);
+    if (/^7f[0-9a-f]{2}:[0-9a-f]{1,4}$/.test(h)) return true;
+  }
+  return /^127(\.\d{1,3}){3}$/.test(h);
 }
 
 /**

@@ -14,8 +14,9 @@ import type { PathKind, ProviderAdapter, TokenSource, UpstreamRequest } from "./
 import { AnthropicAdapter } from "./anthropic.ts";
 import { Cooldown, dispatch } from "./dispatch.ts";
 import { errorResponse } from "./errors.ts";
+import { modelInfo, modelList } from "./models.ts";
 import { Logger, type RequestLog } from "./log.ts";
-import { presentedCredentials } from "./headers.ts";
+import { presentedCredentials, repeatedCredential } from "./headers.ts";
 import { clientSignal, readBodyDirect, requestHeaderPairs } from "../runtime/serve.ts";
 import { parseRange, type Range, rangeIncludes, scanBody } from "./body_scan.ts";
 
@@ -44,7 +45,16 @@ export interface CcmuxApp {
   readonly logger: Logger;
   /** New requests use `config` (and `tokens` if given); in-flight ones finish on the old. */
   reload(config: Config, tokens?: TokenSource): void;
+  /**
+   * For a request that sent `Expect: 100-continue`, before its body is read: the answer that
+   * refuses it (403 Host/Origin, 400 repeated credential, 401 key, 413 Content-Length), logged,
+   * or undefined when the client may send the body.
+   */
+  precheck(request: Request): Response | undefined;
 }
+
+/** The header that carries the id of the request's log line on every answer of ccmux. */
+export const REQUEST_ID_HEADER = "x-ccmux-request-id";
 
 const UTF8 = new TextDecoder();
 
@@ -57,6 +67,8 @@ interface State {
   maxBody: number;
   apiKeyHash?: Buffer;
   allowedHosts: Set<string>;
+  /** log_level is "debug": requests log header names, candidates and timings too. */
+  debug: boolean;
 }
 
 /**
@@ -79,6 +91,7 @@ export function createApp(opts: AppOptions): CcmuxApp {
     config,
     tokens,
     logger: new Logger(sink, config.server.log_level, config.server.log_format),
+    debug: config.server.log_level === "debug",
     // Failure counts survive a reload only when the thresholds did not change.
     cooldown: prev && prev.cooldown.failures === config.router.cooldown_failures &&
         prev.cooldown.seconds === config.router.cooldown_s
@@ -91,12 +104,15 @@ export function createApp(opts: AppOptions): CcmuxApp {
   let state = makeState(opts.config, opts.tokens);
   const prefix = Math.random().toString(36).slice(2, 7);
   let counter = 0;
+  const nextId = () => `${prefix}-${++counter}`;
 
+  // POST /v1/messages and /v1/messages/count_tokens are answered by `fetch` itself (below);
+  // hono serves the rest, and `fetch` logs those answers.
   const hono = new Hono();
   hono.get("/health", (c) => c.json({ status: "ok", version: VERSION }));
-  hono.get("/v1/models", () => Response.json(modelList(state.config)));
-  hono.post("/v1/messages", (c) => messages(c.req.raw, "messages", state));
-  hono.post("/v1/messages/count_tokens", (c) => messages(c.req.raw, "count_tokens", state));
+  hono.get("/v1/models", (c) => modelList(state.config, new URL(c.req.url).searchParams));
+  // A wildcard: "provider/model" names hold a slash, sent encoded or not.
+  hono.get("/v1/models/*", (c) => modelInfo(state.config, modelIdOf(c.req.url)));
   hono.notFound((c) => errorResponse(404, `ccmux: no route for ${c.req.method} ${c.req.path}`));
   const internalError = (err: unknown): Response => {
     state.logger.event("error", `internal error: ${err instanceof Error ? err.message : err}`);
@@ -121,6 +137,13 @@ export function createApp(opts: AppOptions): CcmuxApp {
       if (req.headers.has("origin")) {
         return errorResponse(403, "ccmux: requests from web pages (Origin header) are refused");
       }
+      const repeated = repeatedCredential(req.headers);
+      if (repeated) {
+        return errorResponse(
+          400,
+          `ccmux: the ${repeated} header was sent more than once (or holds a list); send one`,
+        );
+      }
       if (s.apiKeyHash && !clientKeyMatches(req.headers, s.apiKeyHash)) {
         return errorResponse(401, "ccmux: missing or wrong API key for this ccmux server");
       }
@@ -134,7 +157,7 @@ export function createApp(opts: AppOptions): CcmuxApp {
     const q = url.indexOf("?");
     const path = kind === "messages" ? "/v1/messages" : "/v1/messages/count_tokens";
     const log: RequestLog = {
-      id: `${prefix}-${++counter}`,
+      id: nextId(),
       method: "POST",
       path,
       status: 0,
@@ -145,14 +168,17 @@ export function createApp(opts: AppOptions): CcmuxApp {
       log.duration_ms = Math.round(performance.now() - started);
       if (error) log.error = error;
       s.logger.request(log);
+      res.headers.set(REQUEST_ID_HEADER, log.id);
       return res;
     };
+    if (s.debug) log.header_names = headerNames(request);
     const raw = await readBody(request, s.maxBody);
     if (raw === undefined) {
       return fail(
         errorResponse(413, `ccmux: request body is larger than ${s.config.server.max_body_mb} MB`),
       );
     }
+    if (s.debug) log.read_ms = Math.round(performance.now() - started);
     // Anthropic pass-through reads only a few small members: scan the bytes for their ranges
     // and parse just those. Anything unusual takes the full parse (and its precise errors).
     const view = routingView(raw, s.config);
@@ -168,11 +194,17 @@ export function createApp(opts: AppOptions): CcmuxApp {
     try {
       decision = selectRoute(s.config, body, request.headers);
     } catch (e) {
-      if (e instanceof RouteError) return fail(errorResponse(e.status, `ccmux: ${e.message}`));
+      if (e instanceof RouteError) {
+        return fail(errorResponse(e.status, `ccmux: ${e.message}`), e.message);
+      }
       throw e;
     }
     log.rule = decision.rule;
     log.route = decision.model;
+    if (s.debug) {
+      log.route_ms = Math.round(performance.now() - started) - (log.read_ms ?? 0);
+      log.candidates = decision.candidates.map((c) => `${c.provider.name}/${c.actual_model}`);
+    }
     const base = {
       kind,
       raw,
@@ -182,6 +214,7 @@ export function createApp(opts: AppOptions): CcmuxApp {
       search: q === -1 ? "" : url.slice(q),
       config: s.config,
       tokens: s.tokens,
+      note: (event: string) => (log.retries ??= []).push(event),
     };
     let upstreamReq: UpstreamRequest;
     if (view) {
@@ -208,34 +241,68 @@ export function createApp(opts: AppOptions): CcmuxApp {
       started,
       done: (l) => s.logger.request(l),
     });
-    res.headers.set("x-ccmux-request-id", log.id);
+    res.headers.set(REQUEST_ID_HEADER, log.id);
+    return res;
+  }
+
+  /** A refused request's answer, logged and carrying its id. */
+  function refusal(request: Request, path: string, res: Response, s: State): Response {
+    const id = nextId();
+    s.logger.request({ id, method: request.method, path, status: res.status, duration_ms: 0 });
+    res.headers.set(REQUEST_ID_HEADER, id);
+    return res;
+  }
+
+  /** A hono route's answer, logged (GET /health only at debug: monitors poll it). */
+  function logged(request: Request, path: string, res: Response, s: State, started: number) {
+    const id = nextId();
+    if (path !== "/health" || s.debug) {
+      const log: RequestLog = {
+        id,
+        method: request.method,
+        path,
+        status: res.status,
+        duration_ms: Math.round(performance.now() - started),
+      };
+      if (s.debug) log.header_names = headerNames(request);
+      s.logger.request(log);
+    }
+    res.headers.set(REQUEST_ID_HEADER, id);
     return res;
   }
 
   const fetch = (request: Request, ...rest: unknown[]): Response | Promise<Response> => {
     const s = state;
-    const url = request.url;
-    // Path without URL parsing: "http://host:port/path?query".
-    const start = url.indexOf("/", url.indexOf("//") + 2);
-    const q = url.indexOf("?", start);
-    const path = start === -1 ? "/" : url.slice(start, q === -1 ? undefined : q);
+    const path = pathOf(request.url);
     const refused = guard(request, path, s);
-    if (refused) {
-      s.logger.request({
-        id: `${prefix}-${++counter}`,
-        method: request.method,
-        path,
-        status: refused.status,
-        duration_ms: 0,
-      });
-      return refused;
-    }
+    if (refused) return refusal(request, path, refused, s);
     // The hot path skips hono's routing and context objects (same handler, same error answer).
-    if (path === "/v1/messages" && request.method === "POST") {
-      return messages(request, "messages", s).catch(internalError);
+    if (request.method === "POST") {
+      if (path === "/v1/messages") return messages(request, "messages", s).catch(internalError);
+      if (path === "/v1/messages/count_tokens") {
+        return messages(request, "count_tokens", s).catch(internalError);
+      }
     }
+    const started = performance.now();
     // deno-lint-ignore no-explicit-any
-    return hono.fetch(request, ...(rest as [any, any]));
+    const res = hono.fetch(request, ...(rest as [any, any]));
+    return res instanceof Promise
+      ? res.then((r) => logged(request, path, r, s, started))
+      : logged(request, path, res, s, started);
+  };
+
+  const precheck = (request: Request): Response | undefined => {
+    const s = state;
+    const path = pathOf(request.url);
+    let refused = guard(request, path, s);
+    const cl = request.headers.get("content-length");
+    if (!refused && cl !== null && Number(cl) > s.maxBody) {
+      refused = errorResponse(
+        413,
+        `ccmux: request body is larger than ${s.config.server.max_body_mb} MB`,
+      );
+    }
+    return refused && refusal(request, path, refused, s);
   };
 
   return {
@@ -250,7 +317,36 @@ export function createApp(opts: AppOptions): CcmuxApp {
     reload(config: Config, tokens?: TokenSource) {
       state = makeState(config, tokens ?? state.tokens, state);
     },
+    precheck,
   };
+}
+
+/** The path of "http://host:port/path?query", without URL parsing. */
+function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  const q = url.indexOf("?", start);
+  return start === -1 ? "/" : url.slice(start, q === -1 ? undefined : q);
+}
+
+/** The model id of "…/v1/models/ID", %-decoded (kept as sent when that fails). */
+function modelIdOf(url: string): string {
+  const id = pathOf(url).slice("/v1/models/".length);
+  try {
+    return decodeURIComponent(id);
+  } catch {
+    return id;
+  }
+}
+
+/** The names (never the values) of a request's headers, for debug log lines. */
+function headerNames(request: Request): string[] {
+  const raw = requestHeaderPairs(request);
+  if (raw) {
+    const names: string[] = [];
+    for (let i = 0; i < raw.length; i += 2) names.push(raw[i].toLowerCase());
+    return names;
+  }
+  return [...request.headers.keys()];
 }
 
 /** The Host header's name without port, lower-case; "[::1]" keeps its brackets. */
@@ -363,23 +459,6 @@ function routingView(
     return undefined;
   }
   return { body, modelRange: m.get("model") };
-}
-
-/** GET /v1/models: every configured model name in Anthropic's list shape. */
-function modelList(config: Config) {
-  const names = new Set<string>();
-  for (const m of config.models) names.add(m.name);
-  for (const p of config.providers) {
-    if (!p.enabled) continue;
-    for (const m of p.models) names.add(m);
-  }
-  const data = [...names].map((id) => ({
-    type: "model",
-    id,
-    display_name: id,
-    created_at: "2025-01-01T00:00:00Z",
-  }));
-  return { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
 }
 
 /** The OpenAI adapter (src/proxy/openai.ts), imported only when an openai provider is used. */

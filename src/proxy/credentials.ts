@@ -1,6 +1,6 @@
 // OAuth credentials for one upstream exchange, shared by the adapters: the account's token
 // (refreshed ahead of expiry by the TokenSource) and, on an upstream 401, one single-flight
-// refresh and one retry (docs/ARCHITECTURE.md, data flow).
+// refresh and one retry (docs/ARCHITECTURE.md, "Data flow").
 import type { TokenRecord } from "../auth/types.ts";
 import type { ProviderConfig } from "../config/types.ts";
 import type { UpstreamRequest } from "./provider.ts";
@@ -40,5 +40,7 @@ export async function sendWithOAuth(
   if (first.status !== 401 || record.api_key) return first;
   await first.body?.cancel().catch(() => {});
   record = await req.tokens.refreshAfterReject(id, record.access_token);
-  return send(record);
+  const second = await send(record);
+  req.note?.(`${p.name} 401 → token refreshed → ${second.status}`);
+  return second;
 }

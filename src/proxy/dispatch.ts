@@ -441,15 +441,18 @@ const OUTPUT = Buffer.from('"output_tokens":');
 /**
  * Picks token counts out of passing bytes without decoding them: `"input_tokens":N` (the first,
  * from message_start or the JSON body) and the last `"output_tokens":N` (message_delta carries
- * the final count). A number split across chunks is simply missed.
+ * the final count). A chunk with an output count may also carry a later input count (a
+ * translated OpenAI stream's message_delta has the provider's real count where message_start
+ * had an estimate): the last one wins. A number split across chunks is simply missed.
  */
 function scanUsage(chunk: Uint8Array, log: RequestLog): void {
   const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  if (log.input_tokens === undefined) {
-    const at = buf.indexOf(INPUT);
-    if (at !== -1) log.input_tokens = readInt(buf, at + INPUT.length);
-  }
   const out = buf.lastIndexOf(OUTPUT);
+  if (log.input_tokens === undefined || out !== -1) {
+    const at = buf.lastIndexOf(INPUT);
+    const n = at === -1 ? undefined : readInt(buf, at + INPUT.length);
+    if (n !== undefined) log.input_tokens = n;
+  }
   if (out !== -1) log.output_tokens = readInt(buf, out + OUTPUT.length);
 }
 

@@ -1,5 +1,5 @@
-// Header rules for the Anthropic pass-through (CONTRACT §6): what of the client's request goes
-// upstream, which credentials are set, and what of the upstream response comes back.
+// Header rules for the Anthropic pass-through (docs/SECURITY.md, "Proxy"): what of the client's
+// request goes upstream, which credentials are set, and what of the upstream response comes back.
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1): never passed on in either direction. */
 const HOP_BY_HOP = ["connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade"];
@@ -55,19 +55,36 @@ export function presentedCredentials(headers: Headers): ClientCredential[] {
 }
 
 /**
- * The client's own credential (for passthrough providers): the first one presented that is
- * not `serverKey` — server.api_key authenticated the client to ccmux and never goes upstream.
+ * True when a credential header came more than once (or holds a list): x-api-key or
+ * Authorization. Both runtimes join repeated headers with ", ", and neither an API key nor a
+ * bearer token (RFC 6750 token68) contains a comma, so one check covers both. Such a request
+ * is refused (400): which of the values authenticates, and which would go upstream, would be a
+ * guess.
+ */
+export function repeatedCredential(headers: Headers): "x-api-key" | "authorization" | undefined {
+  if (headers.get("x-api-key")?.includes(",")) return "x-api-key";
+  if (headers.get("authorization")?.includes(",")) return "authorization";
+  return undefined;
+}
+
+/**
+ * The client's own credential (for passthrough providers): the first one presented that does
+ * not contain `serverKey` — server.api_key authenticated the client to ccmux and never goes
+ * upstream, not even as part of a longer value.
  */
 export function clientCredential(
   headers: Headers,
   serverKey: string | undefined,
 ): ClientCredential | undefined {
-  for (const c of presentedCredentials(headers)) if (c.key !== serverKey) return c;
+  for (const c of presentedCredentials(headers)) {
+    if (!serverKey || !c.value.includes(serverKey)) return c;
+  }
   return undefined;
 }
 
 /**
- * The client's forwardable headers as a plain object (lower-case names), without credentials;
+ * The client's forwardable headers as an object without a prototype (lower-case names), so a
+ * header named `constructor` or `__proto__` is an ordinary entry; without credentials.
  * `credential` (a passthrough provider's client credential) is added back as sent. `raw`, the
  * same headers as received (name, value, ...), is read instead of `client` when given.
  */
@@ -76,7 +93,7 @@ export function forwardHeaders(
   credential?: ClientCredential,
   raw?: readonly string[],
 ): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out: Record<string, string> = Object.create(null);
   if (raw) {
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i].toLowerCase();

@@ -48,6 +48,8 @@ export interface UpstreamRequest {
   config: Config;
   /** OAuth tokens; undefined only when no provider uses OAuth. */
   tokens?: TokenSource;
+  /** Records an event of this exchange for the request's log line (a token refreshed after a 401). */
+  note?: (event: string) => void;
 }
 
 /**

@@ -19,6 +19,12 @@ export interface ServeOptions {
   fetch: Handler;
   /** Called with unexpected handler errors (the client gets a 500). */
   onError?: (error: unknown) => void;
+  /**
+   * For a request with `Expect: 100-continue`, called before `100 Continue` is sent (the body
+   * not yet read): a Response refuses the request without the client uploading its body. On
+   * Deno it is not needed: Deno.serve sends `100 Continue` only once the handler reads the body.
+   */
+  precheck?: (request: Request) => Response | undefined;
 }
 
 /** A listening server. */
@@ -26,6 +32,8 @@ export interface RunningServer {
   hostname: string;
   /** The real port (also when 0 was asked for). */
   port: number;
+  /** The address the listening socket is bound to, as the OS reports it ("0.0.0.0", "::1"). */
+  address: string;
   /**
    * Stops accepting connections, lets in-flight requests (and streams) finish for up to
    * `graceMs`, then drops what is left. Resolves once the server is closed.
@@ -79,6 +87,7 @@ function startDeno(opts: ServeOptions): Promise<RunningServer> {
     resolve({
       hostname: opts.hostname,
       port: server.addr.port,
+      address: server.addr.hostname,
       async shutdown(graceMs = 10_000) {
         // Deno's shutdown is graceful: it stops accepting and waits for in-flight responses.
         let timer: ReturnType<typeof setTimeout> | undefined;
@@ -115,6 +124,27 @@ async function startNode(opts: ServeOptions): Promise<RunningServer> {
     // Keep the runtime's own Request/Response classes: ccmux code may use instanceof.
     overrideGlobalObjects: false,
   }) as Server;
+  // A client may send its whole request and then shut its write side (half-close) while it
+  // waits for the answer: node:http would end the connection at once. With this it answers,
+  // then closes; a client that really left is found by the probe below.
+  (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+  const precheck = opts.precheck;
+  if (precheck) {
+    // Without a listener node:http sends `100 Continue` itself before any check has run.
+    server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => {
+      const refused = precheck(webRequestOf(req));
+      if (!refused) {
+        res.writeContinue();
+        server.emit("request", req, res);
+        return;
+      }
+      // The body was never asked for: answer and close (the client may not send it at all).
+      refused.arrayBuffer().then((body) => {
+        res.writeHead(refused.status, { ...headerRecord(refused.headers), connection: "close" });
+        res.end(Buffer.from(body));
+      }, () => res.destroy());
+    });
+  }
   await new Promise<void>((resolve, reject) => {
     const onError = (e: Error) => reject(e);
     server.once("error", onError);
@@ -130,16 +160,18 @@ async function startNode(opts: ServeOptions): Promise<RunningServer> {
   server.on("connection", (s: Socket) => {
     sockets.add(s);
     s.once("close", () => sockets.delete(s));
+    s.once("end", () => probeHalfClosed(s));
   });
   const closeIdle = () => {
     for (const s of sockets) {
       if (!(s as Socket & { _httpMessage?: unknown })._httpMessage) s.destroy();
     }
   };
-  const port = (server.address() as AddressInfo).port;
+  const bound = server.address() as AddressInfo;
   return {
     hostname: opts.hostname,
-    port,
+    port: bound.port,
+    address: bound.address,
     shutdown(graceMs = 10_000) {
       return new Promise<void>((resolve) => {
         // Busy connections finish their response; idle keep-alive ones are closed as they
@@ -158,6 +190,46 @@ async function startNode(opts: ServeOptions): Promise<RunningServer> {
       });
     },
   };
+}
+
+/**
+ * Node: the client shut its write side while its answer is pending. That is a half-close (it
+ * still reads) or the client went away; only a write tells which: a peer that closed its
+ * socket answers it with a reset, and the write after that fails, which closes the response
+ * and aborts the upstream request. An interim `100 Continue` is the write every HTTP/1.1 client
+ * skips (RFC 9110 §15.2), sent twice. An answer already under way needs no probe: its own
+ * writes find out.
+ */
+function probeHalfClosed(socket: Socket): void {
+  const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (!res || res.headersSent) return;
+  res.writeContinue();
+  setTimeout(() => {
+    if (!res.headersSent && !res.destroyed) res.writeContinue();
+  }, HALF_CLOSE_PROBE_MS).unref();
+}
+
+/** Time for a reset to come back after the first probe (loopback and LAN round trips). */
+const HALF_CLOSE_PROBE_MS = 50;
+
+/** A body-less web Request for a node:http request (only for prechecks: rare, not hot). */
+function webRequestOf(req: IncomingMessage): Request {
+  const headers = new Headers();
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    try {
+      headers.append(raw[i], raw[i + 1]);
+    } catch {
+      // A header the web Headers class refuses: the full request path judges it.
+    }
+  }
+  // The path as sent, unparsed (as the full request path sees it).
+  const path = req.url?.startsWith("/") ? req.url : "/";
+  try {
+    return new Request("http://localhost" + path, { method: req.method, headers });
+  } catch {
+    return new Request("http://localhost/", { method: req.method, headers });
+  }
 }
 
 /** Node: each served Request's node:http exchange, for readBodyDirect and clientSignal. */

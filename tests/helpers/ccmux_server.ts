@@ -44,7 +44,12 @@ export async function startCcmux(
       }
     },
   });
-  const server = await startServer({ hostname: "127.0.0.1", port: 0, fetch: app.fetch });
+  const server = await startServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch: app.fetch,
+    precheck: app.precheck,
+  });
   return {
     url: `http://127.0.0.1:${server.port}`,
     port: server.port,

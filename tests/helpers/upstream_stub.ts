@@ -10,7 +10,7 @@ export interface RecordedRequest {
   method: string;
   /** Path and query, e.g. "/v1/messages?beta=true". */
   url: string;
-  /** Lower-case names. */
+  /** Lower-case names; an object without a prototype. */
   headers: Record<string, string>;
   body: Uint8Array;
   /** The body as JSON (undefined when it is not JSON). */
@@ -135,7 +135,8 @@ export async function startUpstreamStub(
 
   const fetch = async (request: Request): Promise<Response> => {
     const body = new Uint8Array(await request.arrayBuffer());
-    const headers: Record<string, string> = {};
+    // No prototype: a header named `constructor` or `__proto__` is recorded as sent.
+    const headers: Record<string, string> = Object.create(null);
     request.headers.forEach((v, k) => (headers[k] = v));
     let json: Record<string, unknown> | undefined;
     try {
