@@ -724,6 +724,36 @@ describe("streaming", () => {
       await stub.close();
     }
   });
+  test("a client that leaves while a streamed answer is silent aborts the upstream request", async () => {
+    // The stub sends the first events and then holds: no write of ccmux's would find out that
+    // the client is gone, so the disconnect itself must abort the upstream request.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const stub = await startUpstreamStub({
+      events: messageEvents(["a", "b"]),
+      gate: (i) => (i === 3 ? held : Promise.resolve()),
+    });
+    const ccmux = await startCcmux(apikeyConfig(stub.url));
+    try {
+      const ac = new AbortController();
+      const res = await fetch(ccmux.url + "/v1/messages", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "claude-x", max_tokens: 1, messages: [], stream: true }),
+        signal: ac.signal,
+      });
+      const reader = res.body!.getReader();
+      await reader.read();
+      ac.abort();
+      await reader.cancel().catch(() => {});
+      assert.equal(await stub.requests[0].finished, "aborted");
+      await ccmux.waitForLog(/client closed/);
+    } finally {
+      release();
+      await ccmux.close();
+      await stub.close();
+    }
+  });
 });
 
 describe("client disconnect before the answer", () => {

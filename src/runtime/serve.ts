@@ -197,12 +197,20 @@ async function startNode(opts: ServeOptions): Promise<RunningServer> {
  * still reads) or the client went away; only a write tells which: a peer that closed its
  * socket answers it with a reset, and the write after that fails, which closes the response
  * and aborts the upstream request. An interim `100 Continue` is the write every HTTP/1.1 client
- * skips (RFC 9110 §15.2), sent twice. An answer already under way needs no probe: its own
- * writes find out.
+ * skips (RFC 9110 §15.2), sent twice. A client half-closes right after its request, before any
+ * answer: one that shuts its side once the answer has begun has left (as node:http without
+ * half-open support takes it), and waiting for the answer's next write to fail would keep a
+ * silent upstream stream running.
  */
 function probeHalfClosed(socket: Socket): void {
   const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
-  if (!res || res.headersSent) return;
+  if (!res) return;
+  if (res.headersSent) {
+    socket.destroy();
+    return;
+  }
+  // HTTP/1.0 has no 1xx answers (RFC 9110 §15.2): such a client is taken at its word.
+  if ((res as ServerResponse & { req?: IncomingMessage }).req?.httpVersionMinor === 0) return;
   res.writeContinue();
   setTimeout(() => {
     if (!res.headersSent && !res.destroyed) res.writeContinue();
