@@ -265,7 +265,8 @@ describe("Anthropic SDK through ccmux to the Codex backend", () => {
     const stub = await startCodexStub({
       status: 400,
       json: {
-        detail: "The 'gpt-5.3-codex' model is not supported when using Codex with a ChatGPT account.",
+        detail:
+          "The 'gpt-5.3-codex' model is not supported when using Codex with a ChatGPT account.",
       },
     });
     const anthropic = await startUpstreamStub();
@@ -543,7 +544,10 @@ max_output_tokens = 4096
       assert.equal(up.json.temperature, 0.5);
 
       // An error that quotes the key comes back with the key masked.
-      stub.reply({ status: 401, json: { error: { message: `Incorrect API key provided: ${KEY}` } } });
+      stub.reply({
+        status: 401,
+        json: { error: { message: `Incorrect API key provided: ${KEY}` } },
+      });
       const res = await post(ccmux.url);
       assert.equal(res.status, 401);
       const text = await res.text();

@@ -68,7 +68,10 @@ auth_type = "apikey"
 api_key = "sk-test-123456789"
 `);
     assert.equal(key.length, 1);
-    assert.match(key[0], /^providers\[0\]\.auth_type: .*needs auth_type = "oauth".*ccmux login chatgpt/);
+    assert.match(
+      key[0],
+      /^providers\[0\]\.auth_type: .*needs auth_type = "oauth".*ccmux login chatgpt/,
+    );
 
     const anthropic = issuesOf(`
 [[providers]]

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import Anthropic from "@anthropic-ai/sdk";
 import { codexEvents, startCodexStub } from "./helpers/codex_stub.ts";
-import { type StubEvent, startUpstreamStub } from "./helpers/upstream_stub.ts";
+import { startUpstreamStub, type StubEvent } from "./helpers/upstream_stub.ts";
 import { startCcmux } from "./helpers/ccmux_server.ts";
 import type { TokenSource } from "../src/proxy/provider.ts";
 
@@ -29,7 +29,9 @@ const READ_TOOL = {
 };
 
 /** An Anthropic stream: a signed thinking block, then a tool call or text. */
-function anthropicEvents(opts: { thinking: string; tool?: { id: string; path: string }; text?: string }) {
+function anthropicEvents(
+  opts: { thinking: string; tool?: { id: string; path: string }; text?: string },
+) {
   const ev = (event: string, data: Obj): StubEvent => ({ event, data: { type: event, ...data } });
   const out: StubEvent[] = [
     ev("message_start", {
@@ -45,8 +47,14 @@ function anthropicEvents(opts: { thinking: string; tool?: { id: string; path: st
       },
     }),
     ev("content_block_start", { index: 0, content_block: { type: "thinking", thinking: "" } }),
-    ev("content_block_delta", { index: 0, delta: { type: "thinking_delta", thinking: opts.thinking } }),
-    ev("content_block_delta", { index: 0, delta: { type: "signature_delta", signature: ANTHROPIC_SIG } }),
+    ev("content_block_delta", {
+      index: 0,
+      delta: { type: "thinking_delta", thinking: opts.thinking },
+    }),
+    ev("content_block_delta", {
+      index: 0,
+      delta: { type: "signature_delta", signature: ANTHROPIC_SIG },
+    }),
     ev("content_block_stop", { index: 0 }),
   ];
   if (opts.tool) {
@@ -57,7 +65,10 @@ function anthropicEvents(opts: { thinking: string; tool?: { id: string; path: st
       }),
       ev("content_block_delta", {
         index: 1,
-        delta: { type: "input_json_delta", partial_json: JSON.stringify({ file_path: opts.tool.path }) },
+        delta: {
+          type: "input_json_delta",
+          partial_json: JSON.stringify({ file_path: opts.tool.path }),
+        },
       }),
       ev("content_block_stop", { index: 1 }),
     );
@@ -130,7 +141,10 @@ describe("thinking across upstream families", () => {
           };
         case 1:
         case 3:
-          return { status: 503, json: { error: { message: "overloaded", code: "server_is_overloaded" } } };
+          return {
+            status: 503,
+            json: { error: { message: "overloaded", code: "server_is_overloaded" } },
+          };
         default:
           return {
             events: codexEvents({
@@ -150,7 +164,11 @@ describe("thinking across upstream families", () => {
     );
     const tokens: TokenSource = {
       accessToken: () =>
-        Promise.resolve({ provider_id: "chatgpt", access_token: codex.token, account_id: codex.accountId }),
+        Promise.resolve({
+          provider_id: "chatgpt",
+          access_token: codex.token,
+          account_id: codex.accountId,
+        }),
       refreshAfterReject: () => Promise.reject(new Error("no refresh expected")),
     };
     const ccmux = await startCcmux(CONFIG(codex.baseUrl, anthropic.url), { tokens });

@@ -144,7 +144,10 @@ export async function dispatch(
     log.status = 429;
     log.error = `every candidate's usage limit is reached (first reset ${describeReset(until)})`;
     finish(opts);
-    return exhaustedResponse("ccmux: every provider for this model has reached its usage limit", until);
+    return exhaustedResponse(
+      "ccmux: every provider for this model has reached its usage limit",
+      until,
+    );
   }
   let list: Candidate[] = usable.filter((c) => !cooldown.cooling(c.provider.name));
   if (list.length === 0) list = usable;

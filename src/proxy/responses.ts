@@ -18,7 +18,7 @@ import { estimateInputTokens } from "./estimate.ts";
 import { applyProviderHeaders, clientCredential } from "./headers.ts";
 import { chatgptAccountId, MissingAccountIdError } from "./chatgpt_account.ts";
 import { codexUsageLimit } from "./codex_limits.ts";
-import { type Exhaustion, exhaustedResponse, markExhausted } from "./quota.ts";
+import { exhaustedResponse, type Exhaustion, markExhausted } from "./quota.ts";
 import { collectBody, relayTransform } from "./transform_relay.ts";
 import { upstreamFetch } from "../runtime/http_client.ts";
 import { VERSION } from "../version.ts";
@@ -157,7 +157,11 @@ function failureResponse(
     const until = Date.now() + (f.retryAfterSeconds ?? 3600) * 1000;
     return exhausted(provider, { until });
   }
-  const res = errorResponse(f.status, `${provider}: ${redactSecrets(f.message, credential)}`, f.type);
+  const res = errorResponse(
+    f.status,
+    `${provider}: ${redactSecrets(f.message, credential)}`,
+    f.type,
+  );
   if (f.retryAfterSeconds !== undefined) {
     res.headers.set("retry-after", String(Math.max(1, Math.ceil(f.retryAfterSeconds))));
   }

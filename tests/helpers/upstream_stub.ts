@@ -154,7 +154,9 @@ export function checkThinking(
     if (!Array.isArray(m?.content)) continue;
     for (const [j, b] of (m.content as Record<string, unknown>[]).entries()) {
       if (b?.type === "thinking" && !(typeof b.signature === "string" && isOwn(b.signature))) {
-        return invalidRequest(`messages.${i}.content.${j}: Invalid \`signature\` in \`thinking\` block`);
+        return invalidRequest(
+          `messages.${i}.content.${j}: Invalid \`signature\` in \`thinking\` block`,
+        );
       }
     }
   }
