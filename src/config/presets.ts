@@ -1,8 +1,8 @@
 // Named provider_type presets: which wire protocol a provider speaks and where it lives by
 // default. claude-code-mux's names are kept; `base_url` in the config always wins.
 
-/** The two upstream protocols ccmux speaks. */
-export type Api = "anthropic" | "openai";
+/** The upstream protocols ccmux speaks: Messages, Chat Completions, Responses. */
+export type Api = "anthropic" | "openai" | "responses";
 
 /** A named provider type. */
 export interface Preset {
@@ -41,4 +41,8 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
   "baseten": { api: "openai", base_url: "https://inference.baseten.co/v1" },
   "ollama": { api: "openai", base_url: "http://localhost:11434/v1" },
   "nvidia-nim": { api: "openai", base_url: "https://integrate.api.nvidia.com/v1" },
+  // OpenAI Responses API (ccmux appends /responses): a ChatGPT subscription through the Codex
+  // backend (auth_type "oauth", an openai-kind account), or the public API with an API key.
+  "codex": { api: "responses", base_url: "https://chatgpt.com/backend-api/codex" },
+  "openai-responses": { api: "responses", base_url: "https://api.openai.com/v1" },
 };

@@ -10,6 +10,7 @@ import type {
 } from "./types.ts";
 import { PRESETS } from "./presets.ts";
 import { compileRegex } from "./regex.ts";
+import { checkResponsesProviders } from "./responses_rules.ts";
 
 /** One problem in a config file. */
 export interface ConfigIssue {
@@ -618,6 +619,8 @@ export function validateConfig(doc: Table, ctx: ValidateContext): Config {
       );
     }
   }
+
+  checkResponsesProviders(providers, oauth, (path, message) => c.fail(path, message));
 
   if (c.issues.length) throw new ConfigError(ctx.file, c.issues);
   return {

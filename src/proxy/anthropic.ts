@@ -14,6 +14,7 @@ import { sendWithOAuth } from "./credentials.ts";
 import { errorResponse, errorType } from "./errors.ts";
 import { redactSecrets } from "./redact.ts";
 import { upstreamFetch as fetch } from "../runtime/http_client.ts";
+import { mayHaveForeignThinking, withoutForeignThinking } from "./foreign_thinking.ts";
 
 const MODEL_KEY = Buffer.from('"model"');
 
@@ -95,7 +96,11 @@ export class AnthropicAdapter implements ProviderAdapter {
     applyProviderHeaders(headers, p.headers);
     headers["content-type"] = "application/json";
     const url = upstreamUrl(p.base_url, req.kind, req.search);
-    const body = bodyWithModel(req, cand.actual_model);
+    // Thinking of other families (a failover from Codex) is dropped; otherwise byte-exact.
+    const cleaned = mayHaveForeignThinking(req.raw) ? withoutForeignThinking(req.body) : undefined;
+    const body = cleaned
+      ? Buffer.from(JSON.stringify({ ...cleaned, model: cand.actual_model }))
+      : bodyWithModel(req, cand.actual_model);
     // The connection and the silences within the body are bounded here; the wait for the
     // response headers may take long (a cold model load): the dispatcher's api_timeout_ms.
     const { connect_timeout_ms: connectTimeoutMs, idle_timeout_ms: idleTimeoutMs } =

@@ -13,6 +13,7 @@ import { RouteError } from "./route_types.ts";
 import type { PathKind, ProviderAdapter, TokenSource, UpstreamRequest } from "./provider.ts";
 import { AnthropicAdapter } from "./anthropic.ts";
 import { Cooldown, dispatch } from "./dispatch.ts";
+import { type QuotaPolicy, SkipUntil } from "./quota.ts";
 import { errorResponse } from "./errors.ts";
 import { modelInfo, modelList } from "./models.ts";
 import { Logger, type RequestLog } from "./log.ts";
@@ -64,6 +65,8 @@ interface State {
   tokens?: TokenSource;
   logger: Logger;
   cooldown: Cooldown;
+  /** Providers whose plan allowance is used up, skipped until it resets (kept over reloads). */
+  quota: QuotaPolicy;
   maxBody: number;
   apiKeyHash?: Buffer;
   allowedHosts: Set<string>;
@@ -85,6 +88,7 @@ export function createApp(opts: AppOptions): CcmuxApp {
   const adapters: Record<string, ProviderAdapter> = {
     anthropic: new AnthropicAdapter(),
     openai: lazyOpenAI(),
+    responses: lazyResponses(),
     ...opts.adapters,
   };
   const makeState = (config: Config, tokens?: TokenSource, prev?: State): State => ({
@@ -97,6 +101,7 @@ export function createApp(opts: AppOptions): CcmuxApp {
         prev.cooldown.seconds === config.router.cooldown_s
       ? prev.cooldown
       : new Cooldown(config.router.cooldown_failures, config.router.cooldown_s),
+    quota: prev?.quota ?? new SkipUntil(),
     maxBody: Math.floor(config.server.max_body_mb * 1024 * 1024),
     apiKeyHash: config.server.api_key ? sha256(config.server.api_key) : undefined,
     allowedHosts: new Set(config.server.allowed_hosts.map((h) => h.toLowerCase())),
@@ -236,6 +241,7 @@ export function createApp(opts: AppOptions): CcmuxApp {
     const res = await dispatch(upstreamReq, decision, {
       adapters,
       cooldown: s.cooldown,
+      quota: s.quota,
       clientSignal: clientSignal(request),
       log,
       started,
@@ -467,6 +473,17 @@ function lazyOpenAI(): ProviderAdapter {
   return {
     async send(req, cand, signal) {
       loaded ??= import("./openai.ts").then((m) => new m.OpenAIAdapter());
+      return (await loaded).send(req, cand, signal);
+    },
+  };
+}
+
+/** The Responses API adapter (src/proxy/responses.ts), imported only when such a provider is used. */
+function lazyResponses(): ProviderAdapter {
+  let loaded: Promise<ProviderAdapter> | undefined;
+  return {
+    async send(req, cand, signal) {
+      loaded ??= import("./responses.ts").then((m) => new m.ResponsesAdapter());
       return (await loaded).send(req, cand, signal);
     },
   };

@@ -19,6 +19,7 @@ import {
 import { liteHeaders } from "../runtime/lite_headers.ts";
 import { InvalidRequestError } from "../translate/validate.ts";
 import { nestedDeeperThan } from "./body_scan.ts";
+import { describeReset, exhaustedResponse, exhaustionOf, type QuotaPolicy } from "./quota.ts";
 
 /**
  * The deepest nesting of arrays and objects accepted in a body that ccmux must rewrite (a
@@ -69,6 +70,11 @@ export interface DispatchOptions {
   /** By `provider.api`. */
   adapters: Record<string, ProviderAdapter>;
   cooldown: Cooldown;
+  /**
+   * Providers whose plan allowance is used up (src/proxy/quota.ts): skipped until the reset,
+   * and told when an adapter reports one.
+   */
+  quota?: QuotaPolicy;
   /** The client's request signal: aborts upstream while waiting for response headers. */
   clientSignal?: AbortSignal;
   /** Filled in as the request goes; passed to `done` once the response body has ended. */
@@ -131,10 +137,22 @@ export async function dispatch(
   const timeouts = req.config.server.timeouts;
   const steps: string[] = [];
   log.failover = steps;
-  let list: Candidate[] = decision.candidates.filter((c) => !cooldown.cooling(c.provider.name));
-  if (list.length === 0) list = decision.candidates;
-  else if (list.length < decision.candidates.length) {
-    for (const c of decision.candidates) {
+  // Quota first: an exhausted provider is not tried before its reset, even as the last resort.
+  const { usable, exhausted } = withoutExhausted(decision.candidates, opts.quota, steps);
+  if (usable.length === 0) {
+    const until = Math.min(...exhausted);
+    log.status = 429;
+    log.error = `every candidate's usage limit is reached (first reset ${describeReset(until)})`;
+    finish(opts);
+    return exhaustedResponse(
+      "ccmux: every provider for this model has reached its usage limit",
+      until,
+    );
+  }
+  let list: Candidate[] = usable.filter((c) => !cooldown.cooling(c.provider.name));
+  if (list.length === 0) list = usable;
+  else if (list.length < usable.length) {
+    for (const c of usable) {
       if (!list.includes(c)) steps.push(`${c.provider.name} skipped (cooling down)`);
     }
   }
@@ -201,8 +219,15 @@ export async function dispatch(
       continue;
     }
     steps.push(`${name} ${res.status}`);
+    const used = res.status === 429 && opts.quota ? exhaustionOf(res) : undefined;
+    if (used) {
+      // Not a passing failure: skipped until the reset, no cool-down, no wait before the next.
+      opts.quota!.exhausted(name, used);
+      steps[steps.length - 1] = `${name} 429 usage limit` +
+        `${used.window ? ` (${used.window})` : ""} until ${describeReset(used.until)}`;
+    }
     if (RETRYABLE(res.status) && i < list.length - 1) {
-      cooldown.failed(name);
+      if (!used) cooldown.failed(name);
       // Error bodies are small: keep the bytes in case every other candidate fails too (but
       // never wait long for them).
       const bodyTimer = setTimeout(
@@ -221,12 +246,13 @@ export async function dispatch(
         step: steps[steps.length - 1],
         timeout: false,
         response: lastResponse,
-        retryAfterMs: retryAfterMs(res.headers),
+        retryAfterMs: used ? undefined : retryAfterMs(res.headers),
       };
       continue;
     }
-    if (RETRYABLE(res.status)) cooldown.failed(name);
-    else cooldown.succeeded(name);
+    // An exhausted provider is skipped until its reset: no cool-down as well.
+    if (!RETRYABLE(res.status)) cooldown.succeeded(name);
+    else if (!used) cooldown.failed(name);
     return relay(res, ac, opts);
   }
 
@@ -263,6 +289,27 @@ export async function dispatch(
       ? `ccmux: upstream timed out (${tried})`
       : `ccmux: no upstream could be reached (${tried})`,
   );
+}
+
+/** The candidates `quota` lets through (steps name the others), and the others' reset times. */
+function withoutExhausted(
+  candidates: Candidate[],
+  quota: QuotaPolicy | undefined,
+  steps: string[],
+): { usable: Candidate[]; exhausted: number[] } {
+  if (!quota) return { usable: candidates, exhausted: [] };
+  const now = Date.now();
+  const usable: Candidate[] = [];
+  const exhausted: number[] = [];
+  for (const c of candidates) {
+    const until = quota.blockedUntil(c.provider.name, now);
+    if (until === undefined) usable.push(c);
+    else {
+      exhausted.push(until);
+      steps.push(`${c.provider.name} skipped (usage limit until ${describeReset(until, now)})`);
+    }
+  }
+  return { usable, exhausted };
 }
 
 function deep(req: UpstreamRequest): boolean {

@@ -246,23 +246,29 @@ const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 /** The answer to a request that breaks a rule, or undefined when it keeps them all. */
 export function checkCodexRequest(
   req: CodexRecorded,
-  token: string,
+  token: string | ((token: string) => boolean),
   accountId: string,
+  api: "codex" | "public" = "codex",
 ): CodexReply | undefined {
   if (req.method !== "POST" || !req.url.split("?")[0].endsWith("/responses")) {
     return { status: 404, json: { detail: "Not Found" } };
   }
-  if (req.headers["authorization"] !== `Bearer ${token}`) return unauthorizedReply();
-  if (req.headers["chatgpt-account-id"] !== accountId) {
-    return { status: 403, json: { detail: "stub: missing or wrong ChatGPT-Account-ID" } };
-  }
+  const auth = req.headers["authorization"] ?? "";
+  const presented = auth.startsWith("Bearer ") ? auth.slice(7) : "";
+  const tokenOk = typeof token === "string" ? presented === token : token(presented);
+  if (!tokenOk) return unauthorizedReply();
   const b = req.json;
-  if (typeof b.instructions !== "string" || b.instructions === "") {
-    return detail(CODEX_DETAIL.instructions);
+  if (api === "codex") {
+    if (req.headers["chatgpt-account-id"] !== accountId) {
+      return { status: 403, json: { detail: "stub: missing or wrong ChatGPT-Account-ID" } };
+    }
+    if (typeof b.instructions !== "string" || b.instructions === "") {
+      return detail(CODEX_DETAIL.instructions);
+    }
+    if (b.store !== false) return detail(CODEX_DETAIL.store);
+    if (b.stream !== true) return detail(CODEX_DETAIL.stream);
+    for (const f of CODEX_UNSUPPORTED) if (f in b) return detail(`Unsupported parameter: ${f}`);
   }
-  if (b.store !== false) return detail(CODEX_DETAIL.store);
-  if (b.stream !== true) return detail(CODEX_DETAIL.stream);
-  for (const f of CODEX_UNSUPPORTED) if (f in b) return detail(`Unsupported parameter: ${f}`);
   if (!Array.isArray(b.input)) return detail("stub: input must be an array");
   const calls = new Set<string>();
   for (const [i, raw] of (b.input as Obj[]).entries()) {
@@ -302,9 +308,20 @@ export function checkCodexRequest(
 /** Starts the stub; by default it streams "Hello" to every request that keeps the rules. */
 export async function startCodexStub(
   handler?: CodexHandler | CodexReply,
-  opts: { token?: string; accountId?: string } = {},
+  opts: {
+    token?: string;
+    /** Accept bearer tokens this says yes to instead of `token` (tokens issued by a refresh). */
+    acceptToken?: (token: string) => boolean;
+    accountId?: string;
+    /**
+     * "public": OpenAI's public Responses API at http://127.0.0.1:PORT/v1 (API key, no
+     * ChatGPT-Account-ID, and no Codex body rules: max_output_tokens and sampling are allowed).
+     */
+    api?: "codex" | "public";
+  } = {},
 ): Promise<CodexStub> {
   const token = opts.token ?? "codex-access-token";
+  const api = opts.api ?? "codex";
   const accountId = opts.accountId ?? "acct-stub-1";
   let answer = toHandler(handler);
   const requests: CodexRecorded[] = [];
@@ -324,14 +341,17 @@ export async function startCodexStub(
       }
       const rec: CodexRecorded = { method: req.method ?? "", url: req.url ?? "", headers, json };
       const index = requests.push(rec) - 1;
-      const reply = checkCodexRequest(rec, token, accountId) ?? answer(rec, index);
+      const reply = checkCodexRequest(rec, opts.acceptToken ?? token, accountId, api) ??
+        answer(rec, index);
       send(res, reply, index).catch(() => res.destroy());
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
   return {
-    baseUrl: `http://127.0.0.1:${port}/backend-api/codex`,
+    baseUrl: api === "public"
+      ? `http://127.0.0.1:${port}/v1`
+      : `http://127.0.0.1:${port}/backend-api/codex`,
     token,
     accountId,
     requests,

@@ -126,9 +126,71 @@ function encodeEvent(e: StubEvent): Uint8Array {
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Options of startUpstreamStub. */
+export interface StubOptions {
+  /**
+   * Check thinking blocks as Anthropic does: a `thinking` block whose signature this stub did
+   * not issue (`isOwn` says no) gets 400 "messages.N.content.M: Invalid `signature` in
+   * `thinking` block"; with thinking on, a tool loop whose last assistant turn does not start
+   * with thinking gets Anthropic's 400 for that.
+   */
+  thinking?: { isOwn(signature: string): boolean };
+}
+
+function invalidRequest(message: string): StubReply {
+  return {
+    status: 400,
+    json: { type: "error", error: { type: "invalid_request_error", message } },
+  };
+}
+
+/** Anthropic's thinking-block rules (see StubOptions.thinking); undefined when they are kept. */
+export function checkThinking(
+  json: Record<string, unknown>,
+  isOwn: (signature: string) => boolean,
+): StubReply | undefined {
+  const messages = Array.isArray(json.messages) ? json.messages as Record<string, unknown>[] : [];
+  for (const [i, m] of messages.entries()) {
+    if (!Array.isArray(m?.content)) continue;
+    for (const [j, b] of (m.content as Record<string, unknown>[]).entries()) {
+      if (b?.type === "thinking" && !(typeof b.signature === "string" && isOwn(b.signature))) {
+        return invalidRequest(
+          `messages.${i}.content.${j}: Invalid \`signature\` in \`thinking\` block`,
+        );
+      }
+    }
+  }
+  const t = json.thinking as Record<string, unknown> | undefined;
+  const on = t?.type === "enabled" || t?.type === "adaptive";
+  const last = messages[messages.length - 1];
+  const loop = Array.isArray(last?.content) &&
+    (last.content as Record<string, unknown>[]).some((b) => b?.type === "tool_result");
+  if (on && loop) {
+    for (let i = messages.length - 1; i >= 0; i--) {
+      const m = messages[i];
+      if (m?.role !== "assistant" || !Array.isArray(m.content)) continue;
+      const first = (m.content as Record<string, unknown>[])[0];
+      if (first?.type !== "thinking" && first?.type !== "redacted_thinking") {
+        return invalidRequest(
+          `messages.${i}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but ` +
+            `found \`${first?.type}\`. When \`thinking\` is enabled, a final \`assistant\` ` +
+            `message must start with a thinking block (preceeding the lastmost set of ` +
+            `\`tool_use\` and \`tool_result\` blocks). We recommend you include thinking ` +
+            `blocks from previous turns. To avoid this requirement, disable \`thinking\`. ` +
+            `Please consult our documentation at ` +
+            `https://docs.claude.com/en/docs/build-with-claude/extended-thinking`,
+        );
+      }
+      break;
+    }
+  }
+  return undefined;
+}
+
 /** Starts a stub upstream. The default answer is `messageJson()`, or SSE when `stream: true`. */
 export async function startUpstreamStub(
   handler?: StubHandler | StubReply,
+  opts: StubOptions = {},
 ): Promise<UpstreamStub> {
   let answer: StubHandler = toHandler(handler);
   const requests: RecordedRequest[] = [];
@@ -170,7 +232,8 @@ export async function startUpstreamStub(
       rec.aborted = true;
       settle("aborted");
     });
-    const reply = await answer(rec, index);
+    const rejected = opts.thinking && json ? checkThinking(json, opts.thinking.isOwn) : undefined;
+    const reply = rejected ?? await answer(rec, index);
     const status = reply.status ?? 200;
     const outHeaders: Record<string, string> = { "request-id": `req_stub_${index}` };
     if (reply.events) {
