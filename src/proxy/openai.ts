@@ -15,7 +15,8 @@ import { anthropicToOpenAI } from "../translate/request.ts";
 import { ChatJsonWriter } from "../translate/chat_json.ts";
 import { openAIToAnthropic } from "../translate/response.ts";
 import { validateRequest } from "../translate/validate.ts";
-import { messageEvents, translateRawStream, translateStream } from "../translate/stream.ts";
+import { messageEvents } from "../translate/anthropic_writer.ts";
+import { translateRawStream, translateStream } from "../translate/stream.ts";
 import type {
   AnthropicRequest,
   OpenAIChatRequest,

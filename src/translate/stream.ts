@@ -12,7 +12,6 @@ import { stopReason, textOf, usageOf } from "./response.ts";
 import { sseEvent, SseParser } from "./sse.ts";
 import type { RawBody } from "../runtime/http_client.ts";
 import type {
-  AnthropicMessage,
   AnthropicUsage,
   OpenAIChatChunk,
   OpenAIResponseToolCall,
@@ -423,57 +422,4 @@ export function translateRawStream(raw: RawBody, opts: StreamOptions): ReadableS
       }
     },
   });
-}
-
-/**
- * A complete Anthropic message as the SSE events a stream of it would have produced (for a
- * provider that answers a streaming request with plain JSON).
- */
-export function messageEvents(msg: AnthropicMessage): string {
-  const { content, usage, ...head } = msg;
-  let out = sseEvent(
-    "message_start",
-    JSON.stringify({
-      type: "message_start",
-      message: {
-        ...head,
-        content: [],
-        stop_reason: null,
-        stop_sequence: null,
-        usage: { ...usage, output_tokens: 0 },
-      },
-    }),
-  );
-  content.forEach((block, index) => {
-    let start: unknown;
-    let delta: unknown;
-    if (block.type === "text") {
-      start = { type: "text", text: "" };
-      delta = { type: "text_delta", text: block.text };
-    } else if (block.type === "thinking") {
-      start = { type: "thinking", thinking: "", signature: "" };
-      delta = { type: "thinking_delta", thinking: block.thinking };
-    } else {
-      start = { type: "tool_use", id: block.id, name: block.name, input: {} };
-      delta = { type: "input_json_delta", partial_json: JSON.stringify(block.input) };
-    }
-    out += sseEvent(
-      "content_block_start",
-      JSON.stringify({ type: "content_block_start", index, content_block: start }),
-    );
-    out += sseEvent(
-      "content_block_delta",
-      JSON.stringify({ type: "content_block_delta", index, delta }),
-    );
-    out += sseEvent("content_block_stop", JSON.stringify({ type: "content_block_stop", index }));
-  });
-  out += sseEvent(
-    "message_delta",
-    JSON.stringify({
-      type: "message_delta",
-      delta: { stop_reason: msg.stop_reason, stop_sequence: msg.stop_sequence },
-      usage,
-    }),
-  );
-  return out + sseEvent("message_stop", `{"type":"message_stop"}`);
 }
