@@ -1,27 +1,20 @@
 // The one place that writes Anthropic Messages stream events and orders content blocks.
-// Readers of upstream protocols (Responses API now; Chat Completions later) only say what
-// arrived — "a thinking block", "text for it", "its signature", "it is complete" — and the
-// writer turns that into message_start, content_block_start/delta/stop, message_delta,
-// message_stop or error, through a sink: SSE text for streaming clients, or one message
-// object for non-streaming ones (responses/collect.ts). messageEvents() replays a whole
-// message (a JSON answer to a streaming request) through it.
+// Readers of upstream protocols (Chat Completions: stream.ts; Responses API: responses/) only
+// say what arrived — "a thinking block", "text for it", "its signature", "it is complete" —
+// and the writer turns that into message_start, content_block_start/delta/stop,
+// message_delta, message_stop or error, through a sink: SSE text for streaming clients, or one
+// message object for non-streaming ones (responses/collect.ts). messageEvents() replays a
+// whole message (a JSON answer to a streaming request) through it.
 //
 // Ordering: Anthropic clients (Claude Code, the SDK) expect blocks strictly one after another.
 // Upstreams may interleave them, so the first open block streams live and later blocks are
 // buffered until every block before them is closed. A block starts only once it has something
 // to show (text, a signature, a tool name), so a block closed empty is dropped instead of
 // leaving an empty text block in the history (which Anthropic rejects when it is sent back).
+// A tool block left open until finish() starts even without a name (with name ""). An error
+// before the first block writes the error event alone.
 // message_start waits for the first block too: until then nothing has been written, and a
 // reader that meets an upstream error can still let the caller fail over (`committed`).
-//
-// Porting translate/stream.ts (Chat Completions) onto this writer needs:
-//  - its reader to keep what is Chat-specific: on text after something else, close() the
-//    previous text/thinking handle and open() a new one (Chat has no explicit block ends); tool
-//    deltas looked up by index or id as now (a new id under a known index opens a new handle);
-//    finish_reason → close() every handle; [DONE] / EOF → finish(stopReason(...), usage);
-//  - nameless tool calls: finish() starts them with name "" as `#advance(true)` does today;
-//  - one behaviour change to accept in the golden files: an error chunk before any content now
-//    writes the error event without a message_start (and the caller may fail over instead).
 
 import { messageId, toolUseId } from "./ids.ts";
 import { parseArguments } from "./response.ts";
