@@ -1,16 +1,23 @@
-// translateRawStream (the Node path: the upstream body read straight from node:http) gives
-// exactly the golden output of translateStream, with backpressure, an upstream failure,
-// data after the end of the message (drained, not cut) and a client that cancels.
+// relayRawBody (the Node path: the upstream body read straight from node:http) gives exactly
+// the golden output of relayStream, with backpressure, an upstream failure, data after the end
+// of the message (drained, not cut) and a client that cancels.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { translateRawStream } from "../src/translate/stream.ts";
+import { type ChatStreamOptions, ChatStreamTranslator } from "../src/translate/stream.ts";
+import { relayRawBody } from "../src/translate/relay.ts";
+import { ResponsesStreamTranslator } from "../src/translate/responses/stream.ts";
+import { CODEX_STREAMS, codexFixture, codexGolden, codexOpts } from "./helpers/codex_fixtures.ts";
 import type { RawBody, RawBodyHandlers } from "../src/runtime/http_client.ts";
 
 const FIXTURES = join(import.meta.dirname ?? ".", "fixtures", "openai");
 const STREAMS = ["text", "tools", "interleaved_tools", "reasoning", "length", "error", "truncated"];
 const OPTS = { model: "test-model", inputTokens: 100 };
+
+function translateRawStream(raw: RawBody, opts: ChatStreamOptions) {
+  return relayRawBody(raw, new ChatStreamTranslator(opts));
+}
 
 /**
  * A RawBody that delivers `pieces` synchronously while not paused (as node:http does with
@@ -60,7 +67,7 @@ function split(bytes: Uint8Array, size: number): Uint8Array[] {
   return out;
 }
 
-describe("translateRawStream", () => {
+describe("relayRawBody with the Chat translator", () => {
   for (const name of STREAMS) {
     test(`${name}: golden output in any chunking`, async () => {
       const input = new Uint8Array(readFileSync(join(FIXTURES, `${name}.sse`)));
@@ -110,5 +117,17 @@ describe("translateRawStream", () => {
     await reader.read();
     await reader.cancel();
     assert.equal(raw.cancelled, true);
+  });
+
+  test("the Responses translator runs on it too, with its golden output", async () => {
+    for (const name of CODEX_STREAMS) {
+      const input = codexFixture(name);
+      for (const size of [input.length, 1, 64]) {
+        const raw = new FakeRaw(split(input, size));
+        const t = new ResponsesStreamTranslator(codexOpts());
+        const out = await new Response(relayRawBody(raw, t)).text();
+        assert.equal(out, codexGolden(name), `${name} in chunks of ${size}`);
+      }
+    }
   });
 });

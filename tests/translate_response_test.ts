@@ -1,5 +1,6 @@
 // OpenAI Chat Completions JSON → Anthropic message: recorded-shape responses against golden
-// output, and the shared mappings (stop reasons, usage, tool arguments, ids).
+// output, the same messages replayed as a stream, and the shared mappings (stop reasons, usage,
+// tool arguments, ids).
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -12,6 +13,8 @@ import {
   usageOf,
 } from "../src/translate/response.ts";
 import { messageId, toolUseId } from "../src/translate/ids.ts";
+import { messageEvents } from "../src/translate/anthropic_writer.ts";
+import { accumulate } from "./helpers/anthropic_sse.ts";
 
 const FIXTURES = join(import.meta.dirname ?? ".", "fixtures", "openai");
 
@@ -150,4 +153,19 @@ describe("mappings", () => {
     assert.notEqual(a, b);
     for (const id of taken) assert.match(id, /^[A-Za-z0-9_-]+$/);
   });
+});
+
+describe("messageEvents (a JSON answer replayed as a stream)", () => {
+  for (const name of ["text", "tools", "reasoning", "length"]) {
+    test(`${name}: the events accumulate into the same message`, () => {
+      const msg = openAIToAnthropic(json(`${name}.json`) as never, { model: "test-model" });
+      const acc = accumulate(messageEvents(msg));
+      assert.deepEqual(acc.blocks, msg.content);
+      assert.equal(acc.stop, msg.stop_reason);
+      assert.deepEqual(acc.usage, msg.usage);
+      assert.equal(acc.start?.id, msg.id);
+      assert.deepEqual(acc.start?.usage, { ...msg.usage, output_tokens: 0 });
+      assert.equal(acc.events.at(-1), "message_stop");
+    });
+  }
 });

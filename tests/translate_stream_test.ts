@@ -1,10 +1,16 @@
-// OpenAI SSE → Anthropic SSE: recorded-shape streams against golden output, fed whole, byte by
-// byte and in random splits; SSE parsing edge cases; broken and empty upstreams; cancellation.
+// OpenAI SSE → Anthropic SSE (translateStream: ChatStreamTranslator run by relayStream):
+// recorded-shape streams against golden output, fed whole, byte by byte and in random splits;
+// SSE parsing edge cases; broken and empty upstreams; cancellation; the same driver running the
+// Responses translator.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { translateStream } from "../src/translate/stream.ts";
+import { relayStream } from "../src/translate/relay.ts";
+import { ResponsesStreamTranslator } from "../src/translate/responses/stream.ts";
+import { accumulate, prng, randomCuts, splitAt } from "./helpers/anthropic_sse.ts";
+import { CODEX_STREAMS, codexFixture, codexGolden, codexOpts } from "./helpers/codex_fixtures.ts";
 import { SseParser } from "../src/translate/sse.ts";
 
 const FIXTURES = join(import.meta.dirname ?? ".", "fixtures", "openai");
@@ -25,12 +31,7 @@ function fixture(name: string): Uint8Array {
 
 /** A ReadableStream that delivers `bytes` cut at the given offsets. */
 function streamOf(bytes: Uint8Array, cuts: number[]): ReadableStream<Uint8Array> {
-  const pieces: Uint8Array[] = [];
-  let prev = 0;
-  for (const c of [...cuts, bytes.length]) {
-    if (c > prev) pieces.push(bytes.slice(prev, c));
-    prev = Math.max(prev, c);
-  }
+  const pieces = splitAt(bytes, cuts);
   let i = 0;
   return new ReadableStream({
     pull(controller) {
@@ -44,64 +45,7 @@ async function translate(bytes: Uint8Array, cuts: number[] = []): Promise<string
   return await new Response(translateStream(streamOf(bytes, cuts), OPTS)).text();
 }
 
-/** A small deterministic PRNG so a failing split can be reproduced. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed / 0x7fffffff;
-  };
-}
-
-interface Block {
-  type: string;
-  text?: string;
-  thinking?: string;
-  id?: string;
-  name?: string;
-  json?: string;
-  input?: unknown;
-}
-
-/** Accumulates Anthropic SSE text into a final message, checking the event order as it goes. */
-function accumulate(sse: string): { blocks: Block[]; stop?: string; events: string[] } {
-  const blocks: Block[] = [];
-  const events: string[] = [];
-  let open = -1;
-  let stop: string | undefined;
-  for (const raw of sse.split("\n\n")) {
-    if (!raw) continue;
-    const [eventLine, dataLine] = raw.split("\n");
-    const type = eventLine.slice("event: ".length);
-    const data = JSON.parse(dataLine.slice("data: ".length));
-    assert.equal(data.type, type);
-    events.push(type);
-    if (type === "content_block_start") {
-      assert.equal(open, -1, "a block starts while another is open");
-      assert.equal(data.index, blocks.length);
-      open = data.index;
-      blocks.push({ ...data.content_block, json: "" });
-    } else if (type === "content_block_delta") {
-      assert.equal(data.index, open);
-      const b = blocks[open];
-      if (data.delta.type === "text_delta") b.text += data.delta.text;
-      else if (data.delta.type === "thinking_delta") b.thinking += data.delta.thinking;
-      else if (data.delta.type === "input_json_delta") b.json += data.delta.partial_json;
-      else assert.fail(`unknown delta ${data.delta.type}`);
-    } else if (type === "content_block_stop") {
-      assert.equal(data.index, open);
-      const b = blocks[open];
-      if (b.type === "tool_use") b.input = b.json ? JSON.parse(b.json!) : {};
-      delete b.json;
-      open = -1;
-    } else if (type === "message_delta") {
-      assert.equal(open, -1);
-      stop = data.delta.stop_reason;
-    }
-  }
-  return { blocks, stop, events };
-}
-
-describe("translateStream golden fixtures", () => {
+describe("Chat stream golden fixtures", () => {
   for (const name of STREAMS) {
     test(`${name}: whole, byte by byte and in random splits`, async () => {
       const input = fixture(`${name}.sse`);
@@ -111,10 +55,7 @@ describe("translateStream golden fixtures", () => {
       assert.equal(await translate(input, every), expected);
       const rnd = prng(name.length * 7919);
       for (let round = 0; round < 25; round++) {
-        const cuts = Array.from(
-          { length: 1 + Math.floor(rnd() * 12) },
-          () => Math.floor(rnd() * input.length),
-        ).sort((a, b) => a - b);
+        const cuts = randomCuts(rnd, input.length);
         assert.equal(await translate(input, cuts), expected, `cuts ${cuts.join(",")}`);
       }
     });
@@ -168,7 +109,7 @@ describe("translateStream golden fixtures", () => {
   });
 });
 
-describe("translateStream edge cases", () => {
+describe("Chat stream edge cases", () => {
   test("an upstream that sends nothing ends with an error event", async () => {
     const out = await translate(new Uint8Array());
     assert.match(out, /^event: error\ndata: \{"type":"error","error":\{"type":"api_error"/);
@@ -190,6 +131,17 @@ describe("translateStream edge cases", () => {
     assert.equal(acc.events[0], "message_start");
     assert.equal(acc.events.at(-1), "error");
     assert.match(out, /socket hang up/);
+  });
+
+  test("an error chunk before any content is the error event alone (no message_start)", async () => {
+    const body = 'data: {"id":"x","choices":[{"index":0,"delta":{"role":"assistant"}}]}\n\n' +
+      'data: {"error":{"message":"Rate limit reached","code":429}}\n\n';
+    const out = await translate(new TextEncoder().encode(body));
+    assert.equal(
+      out,
+      'event: error\ndata: {"type":"error","error":{"type":"rate_limit_error",' +
+        '"message":"Rate limit reached"}}\n\n',
+    );
   });
 
   test("a mid-stream rate-limit error keeps its type", async () => {
@@ -254,6 +206,24 @@ describe("translateStream edge cases", () => {
     assert.match(new TextDecoder().decode(value), /message_start/);
     await reader.cancel("client gone");
     assert.equal(cancelled, "client gone");
+  });
+});
+
+describe("relayStream runs any ChunkTransform", () => {
+  test("the Responses translator gives its golden output, whole and in random splits", async () => {
+    for (const name of CODEX_STREAMS) {
+      const input = codexFixture(name);
+      const run = async (cuts: number[]) =>
+        await new Response(
+          relayStream(streamOf(input, cuts), new ResponsesStreamTranslator(codexOpts())),
+        ).text();
+      assert.equal(await run([]), codexGolden(name), name);
+      const rnd = prng(name.length * 31);
+      for (let round = 0; round < 5; round++) {
+        const cuts = randomCuts(rnd, input.length);
+        assert.equal(await run(cuts), codexGolden(name), `${name}, cuts ${cuts.join(",")}`);
+      }
+    }
   });
 });
 

@@ -15,7 +15,9 @@ import { anthropicToOpenAI } from "../translate/request.ts";
 import { ChatJsonWriter } from "../translate/chat_json.ts";
 import { openAIToAnthropic } from "../translate/response.ts";
 import { validateRequest } from "../translate/validate.ts";
-import { messageEvents, translateRawStream, translateStream } from "../translate/stream.ts";
+import { messageEvents } from "../translate/anthropic_writer.ts";
+import { relayRawBody, relayStream } from "../translate/relay.ts";
+import { ChatStreamTranslator } from "../translate/stream.ts";
 import type {
   AnthropicRequest,
   OpenAIChatRequest,
@@ -102,10 +104,9 @@ export class OpenAIAdapter implements ProviderAdapter {
       const opts = { model: cand.actual_model, inputTokens: estimateInputTokens(req.body) };
       // On Node the body is read straight from node:http (no web stream on this side).
       const raw = takeRawBody(res);
-      if (raw) return new Response(translateRawStream(raw, opts), { status: 200, headers: out });
-      if (res.body) {
-        return new Response(translateStream(res.body, opts), { status: 200, headers: out });
-      }
+      const t = new ChatStreamTranslator(opts);
+      if (raw) return new Response(relayRawBody(raw, t), { status: 200, headers: out });
+      if (res.body) return new Response(relayStream(res.body, t), { status: 200, headers: out });
     }
     // A JSON answer (asked for, or sent although a stream was asked for).
     let parsed: OpenAIChatResponse & { error?: unknown };

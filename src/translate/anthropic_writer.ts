@@ -1,33 +1,29 @@
 // The one place that writes Anthropic Messages stream events and orders content blocks.
-// Readers of upstream protocols (Responses API now; Chat Completions later) only say what
-// arrived — "a thinking block", "text for it", "its signature", "it is complete" — and the
-// writer turns that into message_start, content_block_start/delta/stop, message_delta,
-// message_stop or error, through a sink: SSE text for streaming clients, or one message
-// object for non-streaming ones (responses/collect.ts).
+// Readers of upstream protocols (Chat Completions: stream.ts; Responses API: responses/) only
+// say what arrived — "a thinking block", "text for it", "its signature", "it is complete" —
+// and the writer turns that into message_start, content_block_start/delta/stop,
+// message_delta, message_stop or error, through a sink: SSE text for streaming clients, or one
+// message object for non-streaming ones (responses/collect.ts). messageEvents() replays a
+// whole message (a JSON answer to a streaming request) through it.
 //
 // Ordering: Anthropic clients (Claude Code, the SDK) expect blocks strictly one after another.
 // Upstreams may interleave them, so the first open block streams live and later blocks are
 // buffered until every block before them is closed. A block starts only once it has something
 // to show (text, a signature, a tool name), so a block closed empty is dropped instead of
 // leaving an empty text block in the history (which Anthropic rejects when it is sent back).
+// A tool block left open until finish() starts even without a name (with name ""). An error
+// before the first block writes the error event alone.
 // message_start waits for the first block too: until then nothing has been written, and a
 // reader that meets an upstream error can still let the caller fail over (`committed`).
-//
-// Porting translate/stream.ts (Chat Completions) onto this writer needs:
-//  - its reader to keep what is Chat-specific: on text after something else, close() the
-//    previous text/thinking handle and open() a new one (Chat has no explicit block ends); tool
-//    deltas looked up by index or id as now (a new id under a known index opens a new handle);
-//    finish_reason → close() every handle; [DONE] / EOF → finish(stopReason(...), usage);
-//  - nameless tool calls: finish() starts them with name "" as `#advance(true)` does today;
-//  - one behaviour change to accept in the golden files: an error chunk before any content now
-//    writes the error event without a message_start (and the caller may fail over instead);
-//  - messageEvents() (a JSON answer replayed as a stream) can become a loop over this writer.
 
 import { messageId, toolUseId } from "./ids.ts";
 import { parseArguments } from "./response.ts";
 import type { AnthropicContent, AnthropicMessage, AnthropicUsage, StopReason } from "./types.ts";
 
 export type BlockKind = "text" | "thinking" | "tool_use";
+
+/** message_delta's usage: the totals, or only output_tokens (as Anthropic itself may send). */
+export type DeltaUsage = AnthropicUsage | { output_tokens: number };
 
 /** A content block as the writer tracks it; readers hold it as an opaque handle. */
 export interface BlockHandle {
@@ -53,7 +49,7 @@ export interface AnthropicSink {
   delta(index: number, kind: BlockKind, text: string): void;
   signature(index: number, signature: string): void;
   blockStop(index: number): void;
-  messageDelta(stop: StopReason, usage: AnthropicUsage): void;
+  messageDelta(stop: StopReason, usage: DeltaUsage): void;
   messageStop(): void;
   error(type: string, message: string): void;
 }
@@ -71,10 +67,14 @@ export class AnthropicStreamWriter {
   #committed = false;
   #done = false;
 
-  constructor(sink: AnthropicSink, opts: { model: string; inputTokens?: number }) {
+  /** `usage`: message_start's usage, if known (else `inputTokens`, an estimate, and zeros). */
+  constructor(
+    sink: AnthropicSink,
+    opts: { model: string; inputTokens?: number; usage?: AnthropicUsage },
+  ) {
     this.#sink = sink;
     this.#model = opts.model;
-    this.#startUsage = {
+    this.#startUsage = opts.usage ?? {
       input_tokens: opts.inputTokens ?? 0,
       cache_creation_input_tokens: 0,
       cache_read_input_tokens: 0,
@@ -139,7 +139,7 @@ export class AnthropicStreamWriter {
   }
 
   /** Closes every block (tools still nameless start with name ""), then ends the message. */
-  finish(stop: StopReason, usage: AnthropicUsage): void {
+  finish(stop: StopReason, usage: DeltaUsage): void {
     if (this.#done) return;
     for (const b of this.#blocks) b.complete = true;
     this.#advance(true);
@@ -263,7 +263,7 @@ export class SseSink implements AnthropicSink {
     this.#event("content_block_stop", `{"type":"content_block_stop","index":${index}}`);
   }
 
-  messageDelta(stop: StopReason, usage: AnthropicUsage): void {
+  messageDelta(stop: StopReason, usage: DeltaUsage): void {
     this.#event(
       "message_delta",
       `{"type":"message_delta","delta":{"stop_reason":"${stop}","stop_sequence":null},"usage":${
@@ -334,9 +334,9 @@ export class MessageSink implements AnthropicSink {
     if (b.type === "tool_use") b.input = parseArguments(this.#json.get(index));
   }
 
-  messageDelta(stop: StopReason, usage: AnthropicUsage): void {
+  messageDelta(stop: StopReason, usage: DeltaUsage): void {
     this.#message!.stop_reason = stop;
-    this.#message!.usage = usage;
+    this.#message!.usage = "input_tokens" in usage ? usage : { ...this.#message!.usage, ...usage };
   }
 
   messageStop(): void {}
@@ -344,4 +344,30 @@ export class MessageSink implements AnthropicSink {
   error(type: string, message: string): void {
     this.failed = { type, message };
   }
+}
+
+/**
+ * A complete message as the SSE events a stream of it would have produced (for an upstream
+ * that answers a streaming request with plain JSON): each block in one delta.
+ */
+export function messageEvents(msg: AnthropicMessage): string {
+  const sink = new SseSink();
+  const w = new AnthropicStreamWriter(sink, {
+    model: msg.model,
+    usage: { ...msg.usage, output_tokens: 0 },
+  });
+  w.start(msg.id);
+  for (const block of msg.content) {
+    const h = w.open(block.type);
+    if (block.type === "text") w.append(h, block.text);
+    else if (block.type === "thinking") {
+      w.append(h, block.thinking);
+      w.signature(h, block.signature);
+    } else {
+      w.tool(h, block.id, block.name);
+      w.append(h, JSON.stringify(block.input ?? {}));
+    }
+  }
+  w.finish(msg.stop_reason ?? "end_turn", msg.usage);
+  return sink.take();
 }

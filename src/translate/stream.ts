@@ -1,25 +1,20 @@
-// OpenAI Chat Completions stream (SSE bytes) → Anthropic Messages stream (SSE bytes),
-// incrementally: every upstream chunk is parsed once and its events are written at once.
+// OpenAI Chat Completions stream (SSE bytes) → Anthropic Messages stream (SSE text),
+// incrementally: every upstream chunk is parsed once and what it carries goes straight to the
+// shared AnthropicStreamWriter, which orders the blocks and writes the events.
 //
-// Anthropic clients (Claude Code, the SDK) expect content blocks one after another: start,
-// deltas, stop, then the next block. OpenAI may interleave tool calls (deltas for index 0
-// after index 1 began) and cannot say when a tool call's arguments are complete. So the
-// first open block streams live and later blocks are buffered until every block before them
-// is closed: text and thinking close as soon as anything else follows them; tool calls close
-// at finish_reason or the end of the stream (in practice, immediately after their arguments).
-import { messageId, toolUseId } from "./ids.ts";
+// What is Chat-specific stays here. Chat has no explicit block ends: text and thinking end as
+// soon as anything else follows them, tool calls at finish_reason or the end of the stream (in
+// practice right after their arguments). Tool call deltas refer to their call by index (or by
+// id when there is no index); a new id under a known index is a new call (some providers
+// number every call 0). Usage comes at the end, if at all (else an estimate from the output).
+import { AnthropicStreamWriter, type BlockHandle, SseSink } from "./anthropic_writer.ts";
+import type { ChunkTransform } from "./chunk_transform.ts";
+import { relayStream } from "./relay.ts";
 import { stopReason, textOf, usageOf } from "./response.ts";
-import { sseEvent, SseParser } from "./sse.ts";
-import type { RawBody } from "../runtime/http_client.ts";
-import type {
-  AnthropicMessage,
-  AnthropicUsage,
-  OpenAIChatChunk,
-  OpenAIResponseToolCall,
-  StopReason,
-} from "./types.ts";
+import { SseParser } from "./sse.ts";
+import type { AnthropicUsage, OpenAIChatChunk, OpenAIResponseToolCall } from "./types.ts";
 
-export interface StreamOptions {
+export interface ChatStreamOptions {
   /** The model name reported to the client. */
   model: string;
   /**
@@ -29,58 +24,54 @@ export interface StreamOptions {
   inputTokens?: number;
 }
 
-type Kind = "text" | "thinking" | "tool";
-
-interface Segment {
-  kind: Kind;
-  /** Anthropic content block index, assigned when the block starts. */
-  index: number;
-  started: boolean;
-  /** Nothing more will be appended (text/thinking followed by something, or finish). */
-  complete: boolean;
-  /** Content received while the block could not stream live yet. */
-  buffered: string;
-  /** Tool calls: the provider's index (or id) that later deltas refer to. */
-  key?: string;
-  id?: string;
-  name?: string;
+interface ToolCall {
+  block: BlockHandle;
+  /** `i<index>` or `d<id>`: what later deltas of this call carry ("" if neither). */
+  key: string;
+  /** The first call id and name seen. */
+  id: string | undefined;
+  name: string | undefined;
+  /** finish_reason came before its name: it closes once named (or at the end). */
+  closeWhenNamed: boolean;
 }
 
-/** The translation state machine: OpenAI chunk payloads in, Anthropic SSE text out. */
-export class StreamTranslator {
-  #opts: StreamOptions;
-  #out = "";
-  #segments: Segment[] = [];
-  #head = 0;
-  #nextIndex = 0;
+/** Reads Chat Completions chunks (one `data:` payload at a time) into an AnthropicStreamWriter. */
+export class ChatReader {
+  #w: AnthropicStreamWriter;
   #started = false;
-  /** True after message_stop or an error event: nothing more is written. */
-  done = false;
+  /** The last block opened, while it is text or thinking that may still grow. */
+  #text: BlockHandle | undefined;
+  #tools: ToolCall[] = [];
+  /** The calls this chunk's deltas touched (reused from chunk to chunk). */
+  #touched: ToolCall[] = [];
   #finish: string | null = null;
   #usage: AnthropicUsage | undefined;
   #outputChars = 0;
-  #toolIds = new Set<string>();
   #hadTools = false;
 
-  constructor(opts: StreamOptions) {
-    this.#opts = opts;
+  constructor(writer: AnthropicStreamWriter) {
+    this.#w = writer;
   }
 
-  /** Handles one SSE `data:` payload; returns the Anthropic SSE text it produces. */
-  data(payload: string): string {
-    if (this.done) return "";
+  /** One SSE data payload. */
+  data(payload: string): void {
+    if (this.#w.done) return;
     if (payload === "[DONE]") return this.end();
     let chunk: OpenAIChatChunk;
     try {
       chunk = JSON.parse(payload);
     } catch {
-      return ""; // not a chunk (some providers send bare status lines); nothing to carry
+      return; // not a chunk (some providers send bare status lines); nothing to carry
     }
-    if (!chunk || typeof chunk !== "object") return "";
+    if (!chunk || typeof chunk !== "object") return;
     if (chunk.error !== undefined && chunk.error !== null) {
-      return this.error(errorMessage(chunk.error), errorTypeOf(chunk.error));
+      this.#w.error(errorTypeOf(chunk.error), errorMessage(chunk.error));
+      return;
     }
-    if (!this.#started) this.#start(chunk);
+    if (!this.#started) {
+      this.#started = true;
+      this.#w.start(chunk.id);
+    }
     const choice = Array.isArray(chunk.choices) ? chunk.choices[0] : undefined;
     const delta = choice?.delta;
     if (delta && typeof delta === "object") {
@@ -91,9 +82,7 @@ export class StreamTranslator {
         : "";
       if (reasoning) this.#appendText("thinking", reasoning);
       const text = textOf(delta.content);
-      if (text) {
-        this.#appendText("text", text);
-      }
+      if (text) this.#appendText("text", text);
       if (typeof delta.refusal === "string" && delta.refusal) {
         this.#appendText("text", delta.refusal);
         this.#finish ??= "content_filter";
@@ -105,173 +94,102 @@ export class StreamTranslator {
       } else if (delta.function_call && typeof delta.function_call === "object") {
         this.#appendTool({ index: 0, function: delta.function_call });
       }
+      if (this.#touched.length > 0) this.#nameTools();
     }
     if (choice?.finish_reason) {
       this.#finish = choice.finish_reason;
-      for (const s of this.#segments) s.complete = true;
+      this.#closeText();
+      for (const t of this.#tools) {
+        if (t.name !== undefined) this.#w.close(t.block);
+        else t.closeWhenNamed = true;
+      }
     }
     if (chunk.usage && typeof chunk.usage === "object") this.#usage = usageOf(chunk.usage);
-    this.#advance(false);
-    return this.#take();
   }
 
   /** The upstream stream ended ([DONE] or EOF): closes every block and the message. */
-  end(): string {
-    if (this.done) return "";
+  end(): void {
+    if (this.#w.done) return;
     if (!this.#started) {
-      return this.error("the upstream provider ended the stream without a response");
+      this.#w.error("api_error", "the upstream provider ended the stream without a response");
+      return;
     }
-    for (const s of this.#segments) s.complete = true;
-    this.#advance(true);
     const usage = this.#usage ?? { output_tokens: Math.ceil(this.#outputChars / 4) };
-    const reason: StopReason = stopReason(this.#finish, this.#hadTools);
-    this.#out += sseEvent(
-      "message_delta",
-      `{"type":"message_delta","delta":{"stop_reason":"${reason}","stop_sequence":null},"usage":${
-        JSON.stringify(usage)
-      }}`,
-    );
-    this.#out += sseEvent("message_stop", `{"type":"message_stop"}`);
-    this.done = true;
-    return this.#take();
+    this.#w.finish(stopReason(this.#finish, this.#hadTools), usage);
   }
 
-  /** Ends the stream with an Anthropic `error` event (after whatever was already written). */
-  error(message: string, type = "api_error"): string {
-    if (this.done) return "";
-    this.done = true;
-    this.#out += sseEvent("error", JSON.stringify({ type: "error", error: { type, message } }));
-    return this.#take();
+  /** The upstream connection failed: an error event after whatever was written. */
+  abort(err: unknown): void {
+    this.#w.error("api_error", `upstream connection failed: ${(err as Error)?.message ?? err}`);
   }
 
-  #take(): string {
-    const s = this.#out;
-    this.#out = "";
-    return s;
-  }
-
-  #start(chunk: OpenAIChatChunk): void {
-    this.#started = true;
-    const message = {
-      id: messageId(chunk.id),
-      type: "message",
-      role: "assistant",
-      model: this.#opts.model,
-      content: [],
-      stop_reason: null,
-      stop_sequence: null,
-      usage: {
-        input_tokens: this.#opts.inputTokens ?? 0,
-        cache_creation_input_tokens: 0,
-        cache_read_input_tokens: 0,
-        output_tokens: 0,
-      },
-    };
-    this.#out += sseEvent("message_start", JSON.stringify({ type: "message_start", message }));
+  #closeText(): void {
+    if (this.#text === undefined) return;
+    this.#w.close(this.#text);
+    this.#text = undefined;
   }
 
   #appendText(kind: "text" | "thinking", text: string): void {
     this.#outputChars += text.length;
-    let seg = this.#segments[this.#segments.length - 1];
-    if (!seg || seg.kind !== kind || seg.complete) seg = this.#newSegment(kind);
-    this.#append(seg, text);
+    if (this.#text?.kind !== kind) {
+      this.#closeText();
+      this.#text = this.#w.open(kind);
+    }
+    this.#w.append(this.#text!, text);
   }
 
   #appendTool(call: OpenAIResponseToolCall): void {
+    const id = typeof call.id === "string" && call.id ? call.id : undefined;
     const key = typeof call.index === "number"
       ? `i${call.index}`
-      : typeof call.id === "string" && call.id
-      ? `d${call.id}`
+      : id !== undefined
+      ? `d${id}`
       : undefined;
-    let seg: Segment | undefined;
-    for (let i = this.#segments.length - 1; i >= 0; i--) {
-      const s = this.#segments[i];
-      if (s.kind === "tool" && (key === undefined || s.key === key)) {
-        seg = s;
+    let tool: ToolCall | undefined;
+    for (let i = this.#tools.length - 1; i >= 0; i--) {
+      if (key === undefined || this.#tools[i].key === key) {
+        tool = this.#tools[i];
         break;
       }
     }
-    // A different id under a known index is a new call (some providers number every call 0).
-    const fresh = seg !== undefined && typeof call.id === "string" && call.id !== "" &&
-      seg.id !== undefined && seg.id !== call.id;
-    if (!seg || fresh) {
-      seg = this.#newSegment("tool");
-      seg.key = key ?? `n${this.#segments.length}`;
+    if (!tool || (id !== undefined && tool.id !== undefined && tool.id !== id)) {
+      this.#closeText();
+      tool = {
+        block: this.#w.open("tool_use"),
+        key: key ?? "",
+        id: undefined,
+        name: undefined,
+        closeWhenNamed: false,
+      };
+      this.#tools.push(tool);
     }
     this.#hadTools = true;
-    if (seg.id === undefined && typeof call.id === "string" && call.id) seg.id = call.id;
+    tool.id ??= id;
     const name = call.function?.name;
-    if (!seg.name && typeof name === "string" && name) seg.name = name;
+    if (tool.name === undefined && typeof name === "string" && name) tool.name = name;
+    if (!this.#touched.includes(tool)) this.#touched.push(tool);
     let args = call.function?.arguments;
     if (args !== undefined && typeof args !== "string") args = JSON.stringify(args);
     if (args) {
       this.#outputChars += args.length;
-      this.#append(seg, args);
+      this.#w.append(tool.block, args);
     }
   }
 
-  #newSegment(kind: Kind): Segment {
-    const last = this.#segments[this.#segments.length - 1];
-    if (last && last.kind !== "tool") last.complete = true;
-    const seg: Segment = { kind, index: -1, started: false, complete: false, buffered: "" };
-    this.#segments.push(seg);
-    return seg;
-  }
-
-  #append(seg: Segment, text: string): void {
-    if (seg.started && this.#segments[this.#head] === seg) this.#delta(seg, text);
-    else seg.buffered += text;
-  }
-
-  /** Starts and closes blocks in order as far as possible; `final` starts nameless tools too. */
-  #advance(final: boolean): void {
-    while (this.#head < this.#segments.length) {
-      const seg = this.#segments[this.#head];
-      if (!seg.started) {
-        if (seg.kind === "tool" && !seg.name && !final) return;
-        this.#blockStart(seg);
-        if (seg.buffered) {
-          this.#delta(seg, seg.buffered);
-          seg.buffered = "";
-        }
+  /**
+   * Hands the writer the ids and names of the calls this chunk touched, after their arguments:
+   * a call starts with the id and name its whole chunk gave, and arguments that waited for the
+   * name go out in one delta.
+   */
+  #nameTools(): void {
+    for (const t of this.#touched) {
+      this.#w.tool(t.block, t.id, t.name);
+      if (t.closeWhenNamed && t.name !== undefined) {
+        t.closeWhenNamed = false;
+        this.#w.close(t.block);
       }
-      if (!seg.complete) return;
-      this.#out += sseEvent(
-        "content_block_stop",
-        `{"type":"content_block_stop","index":${seg.index}}`,
-      );
-      this.#head++;
     }
-  }
-
-  #blockStart(seg: Segment): void {
-    seg.started = true;
-    seg.index = this.#nextIndex++;
-    let block: string;
-    if (seg.kind === "text") block = `{"type":"text","text":""}`;
-    else if (seg.kind === "thinking") block = `{"type":"thinking","thinking":"","signature":""}`;
-    else {
-      const id = toolUseId(seg.id, this.#toolIds);
-      block = `{"type":"tool_use","id":${JSON.stringify(id)},"name":${
-        JSON.stringify(seg.name ?? "")
-      },"input":{}}`;
-    }
-    this.#out += sseEvent(
-      "content_block_start",
-      `{"type":"content_block_start","index":${seg.index},"content_block":${block}}`,
-    );
-  }
-
-  #delta(seg: Segment, text: string): void {
-    const delta = seg.kind === "text"
-      ? `{"type":"text_delta","text":${JSON.stringify(text)}}`
-      : seg.kind === "thinking"
-      ? `{"type":"thinking_delta","thinking":${JSON.stringify(text)}}`
-      : `{"type":"input_json_delta","partial_json":${JSON.stringify(text)}}`;
-    this.#out += sseEvent(
-      "content_block_delta",
-      `{"type":"content_block_delta","index":${seg.index},"delta":${delta}}`,
-    );
+    this.#touched.length = 0;
   }
 }
 
@@ -296,184 +214,56 @@ function errorTypeOf(e: unknown): string {
 }
 
 /**
- * OpenAI SSE bytes in → Anthropic SSE bytes out. A broken upstream connection or an error
- * chunk ends the output with an Anthropic `error` event; an upstream that just stops (no
- * finish_reason, no [DONE]) still gets message_delta and message_stop. Cancelling the output
- * cancels the upstream.
+ * Chat Completions SSE bytes in → Anthropic SSE text out; run it with relayStream or
+ * relayRawBody. An error chunk or a broken connection ends the output with an Anthropic
+ * `error` event (alone, if nothing was written yet); an upstream that just stops (no
+ * finish_reason, no [DONE]) after a chunk still gets message_delta and message_stop.
  */
+export class ChatStreamTranslator implements ChunkTransform {
+  #sink = new SseSink();
+  #writer: AnthropicStreamWriter;
+  #reader: ChatReader;
+  #parser: SseParser;
+
+  constructor(opts: ChatStreamOptions) {
+    this.#writer = new AnthropicStreamWriter(this.#sink, opts);
+    this.#reader = new ChatReader(this.#writer);
+    this.#parser = new SseParser((data) => this.#reader.data(data));
+  }
+
+  /** True after message_stop or an error event: nothing more is written. */
+  get done(): boolean {
+    return this.#writer.done;
+  }
+
+  /** True once the first Anthropic byte was produced. */
+  get committed(): boolean {
+    return this.#writer.committed;
+  }
+
+  push(chunk: Uint8Array): string {
+    if (!this.#writer.done) this.#parser.push(chunk);
+    return this.#sink.take();
+  }
+
+  end(): string {
+    if (!this.#writer.done) {
+      this.#parser.end();
+      this.#reader.end();
+    }
+    return this.#sink.take();
+  }
+
+  error(err: unknown): string {
+    this.#reader.abort(err);
+    return this.#sink.take();
+  }
+}
+
+/** Chat Completions SSE bytes → Anthropic SSE bytes over a web stream (the library's API). */
 export function translateStream(
   upstream: ReadableStream<Uint8Array>,
-  opts: StreamOptions,
+  opts: ChatStreamOptions,
 ): ReadableStream<Uint8Array> {
-  const t = new StreamTranslator(opts);
-  const encoder = new TextEncoder();
-  let text = "";
-  const parser = new SseParser((data) => {
-    text += t.data(data);
-  });
-  const reader = upstream.getReader();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      while (true) {
-        let result: ReadableStreamReadResult<Uint8Array>;
-        try {
-          result = await reader.read();
-        } catch (err) {
-          text += t.error(`upstream connection failed: ${(err as Error)?.message ?? err}`);
-          result = { done: true, value: undefined };
-        }
-        if (result.done) {
-          parser.end();
-          text += t.end();
-        } else {
-          parser.push(result.value);
-        }
-        if (text) {
-          controller.enqueue(encoder.encode(text));
-          text = "";
-        }
-        if (t.done) {
-          controller.close();
-          if (!result.done) reader.cancel().catch(() => {});
-          return;
-        }
-        if (controller.desiredSize !== null && controller.desiredSize <= 0) return;
-      }
-    },
-    cancel(reason) {
-      return reader.cancel(reason);
-    },
-  });
-}
-
-/** How long a body still flowing after the message ended may take to end before it is cut. */
-const DRAIN_MS = 5000;
-
-/**
- * translateStream for an upstream body read straight from node:http (takeRawBody): the same
- * output without a web stream on the upstream side and its per-chunk promises. After the
- * message ends ([DONE] or an error chunk) the rest of the body is drained rather than cut, so
- * the upstream connection stays reusable (it is cut if it has not ended after DRAIN_MS).
- */
-export function translateRawStream(raw: RawBody, opts: StreamOptions): ReadableStream<Uint8Array> {
-  const t = new StreamTranslator(opts);
-  const encoder = new TextEncoder();
-  let text = "";
-  const parser = new SseParser((data) => {
-    text += t.data(data);
-  });
-  let closed = false;
-  let ended = false;
-  let drain: ReturnType<typeof setTimeout> | undefined;
-  const finished = () => {
-    ended = true;
-    if (drain !== undefined) clearTimeout(drain);
-  };
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      const flush = () => {
-        if (closed) return;
-        if (text) {
-          controller.enqueue(encoder.encode(text));
-          text = "";
-        }
-        if (t.done) {
-          closed = true;
-          controller.close();
-          if (!ended) {
-            raw.resume();
-            drain = setTimeout(() => {
-              if (!ended) raw.cancel();
-            }, DRAIN_MS);
-            (drain as { unref?: () => void }).unref?.();
-          }
-          return;
-        }
-        if (controller.desiredSize !== null && controller.desiredSize <= 0) raw.pause();
-      };
-      raw.start({
-        data(chunk) {
-          if (t.done) return;
-          parser.push(chunk);
-          flush();
-        },
-        end() {
-          finished();
-          if (t.done) return;
-          parser.end();
-          text += t.end();
-          flush();
-        },
-        error(err) {
-          finished();
-          if (t.done) return;
-          text += t.error(`upstream connection failed: ${err?.message ?? err}`);
-          flush();
-        },
-      });
-    },
-    pull() {
-      if (!closed) raw.resume();
-    },
-    cancel() {
-      closed = true;
-      if (!ended) {
-        finished();
-        raw.cancel();
-      }
-    },
-  });
-}
-
-/**
- * A complete Anthropic message as the SSE events a stream of it would have produced (for a
- * provider that answers a streaming request with plain JSON).
- */
-export function messageEvents(msg: AnthropicMessage): string {
-  const { content, usage, ...head } = msg;
-  let out = sseEvent(
-    "message_start",
-    JSON.stringify({
-      type: "message_start",
-      message: {
-        ...head,
-        content: [],
-        stop_reason: null,
-        stop_sequence: null,
-        usage: { ...usage, output_tokens: 0 },
-      },
-    }),
-  );
-  content.forEach((block, index) => {
-    let start: unknown;
-    let delta: unknown;
-    if (block.type === "text") {
-      start = { type: "text", text: "" };
-      delta = { type: "text_delta", text: block.text };
-    } else if (block.type === "thinking") {
-      start = { type: "thinking", thinking: "", signature: "" };
-      delta = { type: "thinking_delta", thinking: block.thinking };
-    } else {
-      start = { type: "tool_use", id: block.id, name: block.name, input: {} };
-      delta = { type: "input_json_delta", partial_json: JSON.stringify(block.input) };
-    }
-    out += sseEvent(
-      "content_block_start",
-      JSON.stringify({ type: "content_block_start", index, content_block: start }),
-    );
-    out += sseEvent(
-      "content_block_delta",
-      JSON.stringify({ type: "content_block_delta", index, delta }),
-    );
-    out += sseEvent("content_block_stop", JSON.stringify({ type: "content_block_stop", index }));
-  });
-  out += sseEvent(
-    "message_delta",
-    JSON.stringify({
-      type: "message_delta",
-      delta: { stop_reason: msg.stop_reason, stop_sequence: msg.stop_sequence },
-      usage,
-    }),
-  );
-  return out + sseEvent("message_stop", `{"type":"message_stop"}`);
+  return relayStream(upstream, new ChatStreamTranslator(opts));
 }

@@ -274,8 +274,9 @@ function num(v: unknown): number {
 
 /**
  * Responses SSE bytes in → Anthropic SSE text out (see the top of this file). Run it over the
- * upstream body; before sending anything to the client, check `failure`: set while nothing
- * was written, it is the answer to give instead (and `done` is true).
+ * upstream body (relayStream / relayRawBody in relay.ts); before sending anything to the
+ * client, check `failure`: set while nothing was written, it is the answer to give instead
+ * (and `done` is true).
  */
 export class ResponsesStreamTranslator implements ChunkTransform {
   #sink = new SseSink();
