@@ -111,29 +111,18 @@ export class AnthropicAdapter implements ProviderAdapter {
     const apiKeyBetas = [...cand.strip_specific_beta, OAUTH_BETA];
     /** What went upstream as the credential: masked in a relayed error body. */
     let credential: string | undefined;
+    // `headers` is edited in place before each call (credentials, betas).
+    const send = () =>
+      fetch(url, { method: "POST", headers, body, signal, connectTimeoutMs, idleTimeoutMs });
     let res: Response;
     if (p.auth_type === "apikey") {
       editBetas(headers, cand.strip_beta_options, apiKeyBetas);
       headers["x-api-key"] = credential = p.api_key ?? "";
-      res = await fetch(url, {
-        method: "POST",
-        headers,
-        body,
-        signal,
-        connectTimeoutMs,
-        idleTimeoutMs,
-      });
+      res = await send();
     } else if (p.auth_type === "passthrough") {
       editBetas(headers, cand.strip_beta_options, cand.strip_specific_beta);
       credential = passthrough?.key;
-      res = await fetch(url, {
-        method: "POST",
-        headers,
-        body,
-        signal,
-        connectTimeoutMs,
-        idleTimeoutMs,
-      });
+      res = await send();
     } else {
       // OAuth: the account's token (or an anthropic-console account's API key, an ordinary key).
       res = await sendWithOAuth(req, p, (record) => {
@@ -145,14 +134,7 @@ export class AnthropicAdapter implements ProviderAdapter {
           credential = record.access_token;
           headers["authorization"] = `Bearer ${credential}`;
         }
-        return fetch(url, {
-          method: "POST",
-          headers,
-          body,
-          signal,
-          connectTimeoutMs,
-          idleTimeoutMs,
-        });
+        return send();
       });
     }
     return res.status >= 400 ? redactedError(res, credential, p.name) : res;
