@@ -1,13 +1,16 @@
-// OpenAI SSE → Anthropic SSE (translateStream: ChatStreamTranslator run by relayStream):
-// recorded-shape streams against golden output, fed whole, byte by byte and in random splits;
-// SSE parsing edge cases; broken and empty upstreams; cancellation; the same driver running the
-// Responses translator.
+// OpenAI SSE → Anthropic SSE (translateStream, the library's web stream form of
+// ChatStreamTranslator): recorded-shape streams against golden output, fed whole, byte by byte and
+// in random splits; SSE parsing edge cases; broken and empty upstreams; cancellation; failures
+// before the first byte reported, not written (and their status mapping); the proxy's relay
+// (relayTransform) over a web stream running the Responses translator.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { translateStream } from "../src/translate/stream.ts";
-import { relayStream } from "../src/translate/relay.ts";
+import { ChatStreamTranslator, translateStream } from "../src/translate/stream.ts";
+import { relayTransform } from "../src/proxy/relay.ts";
+import { failureOf } from "../src/translate/failure.ts";
+import type { ChunkTransform } from "../src/translate/chunk_transform.ts";
 import { ResponsesStreamTranslator } from "../src/translate/responses/stream.ts";
 import { accumulate, prng, randomCuts, splitAt } from "./helpers/anthropic_sse.ts";
 import { CODEX_STREAMS, codexFixture, codexGolden, codexOpts } from "./helpers/codex_fixtures.ts";
@@ -209,14 +212,142 @@ describe("Chat stream edge cases", () => {
   });
 });
 
-describe("relayStream runs any ChunkTransform", () => {
+describe("ChatStreamTranslator: failures before the first byte", () => {
+  const enc = new TextEncoder();
+  const ROLE = 'data: {"id":"x","choices":[{"index":0,"delta":{"role":"assistant"}}]}\n\n';
+
+  test("an error chunk first: nothing written, the failure to answer with", () => {
+    const t = new ChatStreamTranslator(OPTS);
+    const out = t.push(enc.encode(
+      ROLE +
+        'data: {"error":{"message":"Rate limit reached","type":"rate_limit_exceeded",' +
+        '"code":"rate_limit_exceeded"}}\n\ndata: [DONE]\n\n',
+    ));
+    assert.equal(out + t.end(), "");
+    assert.equal(t.done, true);
+    assert.equal(t.committed, false);
+    assert.deepEqual(t.failure, {
+      status: 429,
+      type: "rate_limit_error",
+      message: "Rate limit reached",
+      code: "rate_limit_exceeded",
+    });
+  });
+
+  test("an end or a break with nothing said is a 502 failure; an empty finished answer is not", () => {
+    const ended = new ChatStreamTranslator(OPTS);
+    assert.equal(ended.push(enc.encode(ROLE)) + ended.end(), "");
+    assert.equal(ended.failure?.status, 502);
+    assert.match(ended.failure!.message, /ended the stream without a response/);
+
+    const broken = new ChatStreamTranslator(OPTS);
+    assert.equal(broken.push(enc.encode(ROLE)) + broken.error(new Error("socket hang up")), "");
+    assert.equal(broken.failure?.status, 502);
+    assert.match(broken.failure!.message, /upstream connection failed: socket hang up/);
+
+    const empty = new ChatStreamTranslator(OPTS);
+    const out = empty.push(enc.encode(
+      ROLE + 'data: {"id":"x","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n',
+    )) + empty.end();
+    assert.equal(empty.failure, undefined);
+    assert.equal(accumulate(out).events.at(-1), "message_stop");
+  });
+
+  test("after the first byte a failure is an error event, and no failure to answer", () => {
+    const t = new ChatStreamTranslator(OPTS);
+    let out = t.push(
+      enc.encode('data: {"id":"x","choices":[{"index":0,"delta":{"content":"a"}}]}\n\n'),
+    );
+    out += t.push(enc.encode('data: {"error":{"message":"busy","type":"server_error"}}\n\n'));
+    assert.equal(t.failure, undefined);
+    assert.equal(t.done, true);
+    assert.match(
+      out,
+      /event: error\ndata: \{"type":"error","error":\{"type":"api_error","message":"busy"\}\}/,
+    );
+  });
+
+  test("error chunk codes and types map to the status the client and the dispatcher need", () => {
+    const cases: [unknown, number, string][] = [
+      [
+        { message: "m", type: "rate_limit_exceeded", code: "rate_limit_exceeded" },
+        429,
+        "rate_limit_error",
+      ],
+      [{ message: "m", type: "requests", code: "rate_limit_exceeded" }, 429, "rate_limit_error"],
+      [
+        { message: "m", type: "insufficient_quota", code: "insufficient_quota" },
+        429,
+        "rate_limit_error",
+      ],
+      [{ message: "m", code: 429 }, 429, "rate_limit_error"],
+      [{ message: "m", type: "server_error", code: null }, 502, "api_error"],
+      [{ message: "m", code: 500 }, 500, "api_error"],
+      [{ message: "m", type: "overloaded_error" }, 529, "overloaded_error"],
+      [{ message: "m", code: "503" }, 503, "overloaded_error"],
+      [
+        { message: "m", type: "invalid_request_error", code: "context_length_exceeded" },
+        400,
+        "invalid_request_error",
+      ],
+      [{ message: "m", type: "invalid_request_error" }, 400, "invalid_request_error"],
+      [
+        { message: "m", object: "error", type: "BadRequestError", code: 400 },
+        400,
+        "invalid_request_error",
+      ],
+      [
+        { message: "m", type: "invalid_request_error", code: "model_not_found" },
+        404,
+        "not_found_error",
+      ],
+      [{ message: "m", type: "authentication_error" }, 401, "authentication_error"],
+      [{ message: "m" }, 502, "api_error"],
+      ["a bare string", 502, "api_error"],
+    ];
+    for (const [error, status, type] of cases) {
+      const f = failureOf(error);
+      assert.equal(f.status, status, JSON.stringify(error));
+      assert.equal(f.type, type, JSON.stringify(error));
+    }
+    assert.equal(failureOf("a bare string").message, "a bare string");
+    assert.match(
+      failureOf({ message: "maximum context length is 8192", code: "context_length_exceeded" })
+        .message,
+      /^prompt is too long: maximum context length/,
+    );
+  });
+});
+
+/** The proxy's relay over a web stream body: the 200 stream's text, or "" and the failure. */
+async function relayed(body: ReadableStream<Uint8Array>, t: ChunkTransform): Promise<string> {
+  const outcome = await relayTransform(new Response(body), t, new Headers());
+  if (!("response" in outcome)) {
+    assert.ok(outcome.failure.status >= 400);
+    return "";
+  }
+  assert.equal(outcome.response.status, 200);
+  return await outcome.response.text();
+}
+
+describe("relayTransform over a web stream runs any ChunkTransform", () => {
+  test("the Chat translator gives its golden output in random splits", async () => {
+    for (const name of STREAMS) {
+      const input = fixture(`${name}.sse`);
+      const expected = readFileSync(join(FIXTURES, `${name}.anthropic.sse`), "utf8");
+      const rnd = prng(name.length * 13);
+      for (const cuts of [[], randomCuts(rnd, input.length), randomCuts(rnd, input.length)]) {
+        const t = new ChatStreamTranslator(OPTS);
+        assert.equal(await relayed(streamOf(input, cuts), t), expected, name);
+      }
+    }
+  });
+
   test("the Responses translator gives its golden output, whole and in random splits", async () => {
     for (const name of CODEX_STREAMS) {
       const input = codexFixture(name);
       const run = async (cuts: number[]) =>
-        await new Response(
-          relayStream(streamOf(input, cuts), new ResponsesStreamTranslator(codexOpts())),
-        ).text();
+        await relayed(streamOf(input, cuts), new ResponsesStreamTranslator(codexOpts()));
       assert.equal(await run([]), codexGolden(name), name);
       const rnd = prng(name.length * 31);
       for (let round = 0; round < 5; round++) {
@@ -224,6 +355,36 @@ describe("relayStream runs any ChunkTransform", () => {
         assert.equal(await run(cuts), codexGolden(name), `${name}, cuts ${cuts.join(",")}`);
       }
     }
+  });
+
+  test("an error chunk first is the failure; the upstream is cancelled", async () => {
+    let cancelled = false;
+    const bytes = new TextEncoder().encode(
+      'data: {"error":{"message":"Rate limit reached","type":"rate_limit_exceeded",' +
+        '"code":"rate_limit_exceeded"}}\n\n',
+    );
+    let sent = false;
+    const upstream = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (!sent) {
+          sent = true;
+          c.enqueue(bytes);
+        } // then silent, like a provider that keeps the connection open
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    const outcome = await relayTransform(
+      new Response(upstream),
+      new ChatStreamTranslator(OPTS),
+      new Headers(),
+    );
+    assert.ok("failure" in outcome);
+    assert.equal(outcome.failure.status, 429);
+    assert.equal(outcome.failure.type, "rate_limit_error");
+    await new Promise((r) => setTimeout(r, 0));
+    assert.equal(cancelled, true);
   });
 });
 

@@ -1,6 +1,8 @@
 // The OpenAI-compatible upstream adapter: the Anthropic request is translated to Chat
 // Completions (src/translate/), sent to {base_url}/chat/completions, and the answer (JSON or
-// SSE) is translated back, streaming as it arrives. count_tokens is answered locally.
+// SSE) is translated back, streaming as it arrives (proxy/relay.ts: an error chunk before the
+// first content is an error status, so the dispatcher can fail over). count_tokens is answered
+// locally.
 import { Buffer } from "node:buffer";
 import type { Config } from "../config/types.ts";
 import type { Candidate } from "./route_types.ts";
@@ -9,6 +11,7 @@ import { errorResponse, errorType } from "./errors.ts";
 import { sendWithOAuth } from "./credentials.ts";
 import { redactSecrets } from "./redact.ts";
 import { estimateInputTokens } from "./estimate.ts";
+import { failureResponse, relayTransform } from "./relay.ts";
 import { applyProviderHeaders, clientCredential } from "./headers.ts";
 import { takeRawBody, upstreamFetch } from "../runtime/http_client.ts";
 import { anthropicToOpenAI } from "../translate/request.ts";
@@ -16,7 +19,6 @@ import { ChatJsonWriter } from "../translate/chat_json.ts";
 import { openAIToAnthropic } from "../translate/response.ts";
 import { validateRequest } from "../translate/validate.ts";
 import { messageEvents } from "../translate/anthropic_writer.ts";
-import { relayRawBody, relayStream } from "../translate/relay.ts";
 import { ChatStreamTranslator } from "../translate/stream.ts";
 import type {
   AnthropicRequest,
@@ -101,12 +103,15 @@ export class OpenAIAdapter implements ProviderAdapter {
     if (requestId) out.set("request-id", requestId);
     const isSse = (res.headers.get("content-type") ?? "").includes("text/event-stream");
     if (stream && isSse) {
-      const opts = { model: cand.actual_model, inputTokens: estimateInputTokens(req.body) };
-      // On Node the body is read straight from node:http (no web stream on this side).
-      const raw = takeRawBody(res);
-      const t = new ChatStreamTranslator(opts);
-      if (raw) return new Response(relayRawBody(raw, t), { status: 200, headers: out });
-      if (res.body) return new Response(relayStream(res.body, t), { status: 200, headers: out });
+      // Answered once the first content arrives (a failure before it is an error status the
+      // dispatcher fails over on); on Node a raw body, no web stream on either side.
+      const t = new ChatStreamTranslator({
+        model: cand.actual_model,
+        inputTokens: estimateInputTokens(req.body),
+      });
+      const outcome = await relayTransform(res, t, out);
+      if ("response" in outcome) return outcome.response;
+      return failureResponse(outcome.failure, p.name, credential);
     }
     // A JSON answer (asked for, or sent although a stream was asked for).
     let parsed: OpenAIChatResponse & { error?: unknown };

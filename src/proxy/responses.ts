@@ -19,14 +19,14 @@ import { applyProviderHeaders, clientCredential } from "./headers.ts";
 import { chatgptAccountId, MissingAccountIdError } from "./chatgpt_account.ts";
 import { codexUsageLimit } from "./codex_limits.ts";
 import { exhaustedResponse, type Exhaustion, markExhausted } from "./quota.ts";
-import { collectBody, relayTransform } from "./transform_relay.ts";
+import { collectBody, failureResponse, relayTransform } from "./relay.ts";
 import { upstreamFetch } from "../runtime/http_client.ts";
 import { VERSION } from "../version.ts";
 import { validateRequest } from "../translate/validate.ts";
 import { anthropicToResponses } from "../translate/responses/request.ts";
 import { ResponsesStreamTranslator } from "../translate/responses/stream.ts";
 import { ResponsesCollector } from "../translate/responses/collect.ts";
-import type { UpstreamFailure } from "../translate/responses/failure.ts";
+import type { UpstreamFailure } from "../translate/failure.ts";
 import type { AnthropicRequest } from "../translate/types.ts";
 
 const SSE_HEADERS = {
@@ -109,12 +109,12 @@ export class ResponsesAdapter implements ProviderAdapter {
     if (body.stream === true) {
       const outcome = await relayTransform(res, new ResponsesStreamTranslator(opts), out);
       if ("response" in outcome) return outcome.response;
-      return failureResponse(outcome.failure, p.name, credential, codex);
+      return failed(outcome.failure, p.name, credential, codex);
     }
     const collector = new ResponsesCollector(opts);
     await collectBody(res, collector);
     const result = collector.result();
-    if ("failure" in result) return failureResponse(result.failure, p.name, credential, codex);
+    if ("failure" in result) return failed(result.failure, p.name, credential, codex);
     const headers = new Headers({ "content-type": "application/json" });
     if (requestId) headers.set("request-id", requestId);
     return new Response(JSON.stringify(result.message), { status: 200, headers });
@@ -147,7 +147,7 @@ function exhausted(provider: string, e: Exhaustion): Response {
 }
 
 /** A failure reported inside the stream before its first byte, as the client's error. */
-function failureResponse(
+function failed(
   f: UpstreamFailure,
   provider: string,
   credential: string | undefined,
@@ -157,15 +157,7 @@ function failureResponse(
     const until = Date.now() + (f.retryAfterSeconds ?? 3600) * 1000;
     return exhausted(provider, { until });
   }
-  const res = errorResponse(
-    f.status,
-    `${provider}: ${redactSecrets(f.message, credential)}`,
-    f.type,
-  );
-  if (f.retryAfterSeconds !== undefined) {
-    res.headers.set("retry-after", String(Math.max(1, Math.ceil(f.retryAfterSeconds))));
-  }
-  return res;
+  return failureResponse(f, provider, credential);
 }
 
 /** The longest wait for an error response's (small) body. */

@@ -7,9 +7,14 @@
 // practice right after their arguments). Tool call deltas refer to their call by index (or by
 // id when there is no index); a new id under a known index is a new call (some providers
 // number every call 0). Usage comes at the end, if at all (else an estimate from the output).
+//
+// Failures: until the first Anthropic byte is written (`committed`), an error chunk, or an
+// upstream that ends or breaks without having said anything, is only recorded (`failure`), so
+// the caller can answer with its status and fail over; after it, the stream ends with an
+// Anthropic `error` event.
 import { AnthropicStreamWriter, type BlockHandle, SseSink } from "./anthropic_writer.ts";
 import type { ChunkTransform } from "./chunk_transform.ts";
-import { relayStream } from "./relay.ts";
+import { brokenStream, failureOf, type UpstreamFailure } from "./failure.ts";
 import { stopReason, textOf, usageOf } from "./response.ts";
 import { SseParser } from "./sse.ts";
 import type { AnthropicUsage, OpenAIChatChunk, OpenAIResponseToolCall } from "./types.ts";
@@ -48,6 +53,8 @@ export class ChatReader {
   #usage: AnthropicUsage | undefined;
   #outputChars = 0;
   #hadTools = false;
+  /** The upstream failure, if there was one (before or after the first byte). */
+  failure: UpstreamFailure | undefined;
 
   constructor(writer: AnthropicStreamWriter) {
     this.#w = writer;
@@ -55,7 +62,7 @@ export class ChatReader {
 
   /** One SSE data payload. */
   data(payload: string): void {
-    if (this.#w.done) return;
+    if (this.finished) return;
     if (payload === "[DONE]") return this.end();
     let chunk: OpenAIChatChunk;
     try {
@@ -65,7 +72,7 @@ export class ChatReader {
     }
     if (!chunk || typeof chunk !== "object") return;
     if (chunk.error !== undefined && chunk.error !== null) {
-      this.#w.error(errorTypeOf(chunk.error), errorMessage(chunk.error));
+      this.#fail(failureOf(chunk.error));
       return;
     }
     if (!this.#started) {
@@ -107,20 +114,36 @@ export class ChatReader {
     if (chunk.usage && typeof chunk.usage === "object") this.#usage = usageOf(chunk.usage);
   }
 
-  /** The upstream stream ended ([DONE] or EOF): closes every block and the message. */
+  /** True after message_stop, an error event or a failure: nothing more is read. */
+  get finished(): boolean {
+    return this.#w.done || this.failure !== undefined;
+  }
+
+  /**
+   * The upstream stream ended ([DONE] or EOF): closes every block and the message. Nothing
+   * said and no finish_reason is a failure (an empty answer with one is still an answer).
+   */
   end(): void {
-    if (this.#w.done) return;
-    if (!this.#started) {
-      this.#w.error("api_error", "the upstream provider ended the stream without a response");
+    if (this.finished) return;
+    if (!this.#w.committed && this.#finish === null) {
+      this.#fail(brokenStream("the upstream provider ended the stream without a response"));
       return;
     }
     const usage = this.#usage ?? { output_tokens: Math.ceil(this.#outputChars / 4) };
     this.#w.finish(stopReason(this.#finish, this.#hadTools), usage);
   }
 
-  /** The upstream connection failed: an error event after whatever was written. */
+  /** The upstream connection failed. */
   abort(err: unknown): void {
-    this.#w.error("api_error", `upstream connection failed: ${(err as Error)?.message ?? err}`);
+    if (this.finished) return;
+    const msg = err instanceof Error ? err.message : String(err);
+    this.#fail(brokenStream(`upstream connection failed: ${msg}`));
+  }
+
+  /** Before the first byte only recorded (the caller answers it); after it, an error event. */
+  #fail(f: UpstreamFailure): void {
+    this.failure = f;
+    if (this.#w.committed) this.#w.error(f.type, f.message);
   }
 
   #closeText(): void {
@@ -193,31 +216,13 @@ export class ChatReader {
   }
 }
 
-function errorMessage(e: unknown): string {
-  if (typeof e === "string") return e;
-  if (e && typeof e === "object") {
-    const m = (e as Record<string, unknown>).message;
-    if (typeof m === "string" && m) return m;
-  }
-  return "the upstream provider reported an error";
-}
-
-function errorTypeOf(e: unknown): string {
-  if (!e || typeof e !== "object") return "api_error";
-  const { type, code } = e as Record<string, unknown>;
-  const s = `${type ?? ""} ${code ?? ""}`.toLowerCase();
-  if (s.includes("429") || s.includes("rate_limit") || s.includes("rate limit")) {
-    return "rate_limit_error";
-  }
-  if (s.includes("overload") || s.includes("529") || s.includes("503")) return "overloaded_error";
-  return "api_error";
-}
-
 /**
- * Chat Completions SSE bytes in → Anthropic SSE text out; run it with relayStream or
- * relayRawBody. An error chunk or a broken connection ends the output with an Anthropic
- * `error` event (alone, if nothing was written yet); an upstream that just stops (no
- * finish_reason, no [DONE]) after a chunk still gets message_delta and message_stop.
+ * Chat Completions SSE bytes in → Anthropic SSE text out (see the top of this file); the proxy
+ * runs it with relayTransform (proxy/relay.ts). Before sending anything to the client, check
+ * `failure`: set while nothing was written, it is the answer to give instead (and `done` is
+ * true). After the first byte an error chunk or a broken connection ends the output with an
+ * Anthropic `error` event; an upstream that just stops (no finish_reason, no [DONE]) after
+ * content still gets message_delta and message_stop.
  */
 export class ChatStreamTranslator implements ChunkTransform {
   #sink = new SseSink();
@@ -231,23 +236,28 @@ export class ChatStreamTranslator implements ChunkTransform {
     this.#parser = new SseParser((data) => this.#reader.data(data));
   }
 
-  /** True after message_stop or an error event: nothing more is written. */
+  /** True once nothing more will be written (message_stop, an error event, or a failure). */
   get done(): boolean {
-    return this.#writer.done;
+    return this.#reader.finished;
   }
 
-  /** True once the first Anthropic byte was produced. */
+  /** True once the first Anthropic byte was produced: from then on failures are error events. */
   get committed(): boolean {
     return this.#writer.committed;
   }
 
+  /** An upstream failure met before the first byte (nothing was or will be written). */
+  get failure(): UpstreamFailure | undefined {
+    return this.#writer.committed ? undefined : this.#reader.failure;
+  }
+
   push(chunk: Uint8Array): string {
-    if (!this.#writer.done) this.#parser.push(chunk);
+    if (!this.#reader.finished) this.#parser.push(chunk);
     return this.#sink.take();
   }
 
   end(): string {
-    if (!this.#writer.done) {
+    if (!this.#reader.finished) {
       this.#parser.end();
       this.#reader.end();
     }
@@ -260,10 +270,46 @@ export class ChatStreamTranslator implements ChunkTransform {
   }
 }
 
-/** Chat Completions SSE bytes → Anthropic SSE bytes over a web stream (the library's API). */
+/**
+ * Chat Completions SSE bytes → Anthropic SSE bytes over a web stream (the library's API; the
+ * proxy itself uses relayTransform). It reads only as fast as the output is read, and cancels
+ * the upstream once the message is over. A web stream has no status to answer a failure before
+ * the first byte with, so that failure is the Anthropic `error` event alone.
+ */
 export function translateStream(
   upstream: ReadableStream<Uint8Array>,
   opts: ChatStreamOptions,
 ): ReadableStream<Uint8Array> {
-  return relayStream(upstream, new ChatStreamTranslator(opts));
+  const t = new ChatStreamTranslator(opts);
+  const encoder = new TextEncoder();
+  const reader = upstream.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      while (true) {
+        let text: string;
+        try {
+          const r = await reader.read();
+          text = r.done ? t.end() : t.push(r.value);
+        } catch (err) {
+          text = t.error(err);
+        }
+        const f = t.failure;
+        if (f) {
+          const sink = new SseSink();
+          sink.error(f.type, f.message);
+          text = sink.take();
+        }
+        if (text) controller.enqueue(encoder.encode(text));
+        if (t.done) {
+          controller.close();
+          reader.cancel().catch(() => {});
+          return;
+        }
+        if (controller.desiredSize !== null && controller.desiredSize <= 0) return;
+      }
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
 }

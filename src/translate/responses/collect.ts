@@ -4,7 +4,7 @@
 import { AnthropicStreamWriter, MessageSink } from "../anthropic_writer.ts";
 import { SseParser } from "../sse.ts";
 import type { AnthropicMessage } from "../types.ts";
-import type { UpstreamFailure } from "./failure.ts";
+import type { UpstreamFailure } from "../failure.ts";
 import { ResponsesReader, type ResponsesStreamOptions } from "./stream.ts";
 
 export type CollectResult = { message: AnthropicMessage } | { failure: UpstreamFailure };

@@ -15,7 +15,7 @@ import { openaiSignature } from "../signature.ts";
 import { SseParser } from "../sse.ts";
 import type { ToolNames } from "../tool_names.ts";
 import type { AnthropicUsage, StopReason } from "../types.ts";
-import { failureOf, type UpstreamFailure } from "./failure.ts";
+import { failureOf, type UpstreamFailure } from "../failure.ts";
 import type { ResponsesEvent, ResponsesItem, ResponsesObject, ResponsesUsage } from "./types.ts";
 
 export interface ResponsesStreamOptions {
@@ -274,7 +274,7 @@ function num(v: unknown): number {
 
 /**
  * Responses SSE bytes in → Anthropic SSE text out (see the top of this file). Run it over the
- * upstream body (relayStream / relayRawBody in relay.ts); before sending anything to the
+ * upstream body (relayTransform in proxy/relay.ts); before sending anything to the
  * client, check `failure`: set while nothing was written, it is the answer to give instead
  * (and `done` is true).
  */

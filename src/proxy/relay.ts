@@ -1,29 +1,31 @@
-// Runs an upstream-stream translator that commits late (nothing is written before the first
-// content block) over either transport: node:http's raw body on Node, a web stream on Deno.
-// Until the translator produces its first text, the upstream body is read and nothing is
-// answered, so a failure reported at the start of the stream (a usage limit, an overload, a
-// retired model) becomes an error response the dispatcher can still fail over on. From the
-// first text on, the answer is a 200 stream fed as upstream chunks arrive, with backpressure.
+// Runs an upstream-stream translator (a ChunkTransform: Chat Completions or Responses →
+// Anthropic) over either transport: node:http's raw body on Node, a web stream on Deno (read as
+// a RawBody too). The translators commit late (nothing is written before the first content
+// block), and so does the relay: until the translator produces its first text the upstream body
+// is read and nothing is answered, so a failure reported at the start of the stream (an error
+// chunk, a usage limit, an overload, a retired model, an end with nothing said) becomes an
+// error response the dispatcher can still fail over on. From the first text on, the answer is
+// a 200 stream fed as upstream chunks arrive, with backpressure; on Node it is a raw body the
+// server writes straight to the socket (no web stream). Once the translator is done the rest of
+// the upstream body is drained (for DRAIN_MS at most), so the upstream connection stays
+// reusable.
 import { Buffer } from "node:buffer";
 import type { ChunkTransform } from "../translate/chunk_transform.ts";
-import type { UpstreamFailure } from "../translate/responses/failure.ts";
+import type { UpstreamFailure } from "../translate/failure.ts";
 import {
   type RawBody,
   type RawBodyHandlers,
   rawResponse,
   takeRawBody,
 } from "../runtime/http_client.ts";
-
-/** A translator that reports a failure met before its first byte. */
-export interface CommittingTransform extends ChunkTransform {
-  readonly failure: UpstreamFailure | undefined;
-}
+import { errorResponse } from "./errors.ts";
+import { redactSecrets } from "./redact.ts";
 
 /** How long the rest of a body may take to end after the translator is done, before it is cut. */
 const DRAIN_MS = 5000;
 
 /** A web stream read as a RawBody (start / pause / resume / cancel). */
-export function webSource(body: ReadableStream<Uint8Array>): RawBody {
+function webSource(body: ReadableStream<Uint8Array>): RawBody {
   const reader = body.getReader();
   let h: RawBodyHandlers;
   let paused = false;
@@ -70,7 +72,7 @@ export function webSource(body: ReadableStream<Uint8Array>): RawBody {
 }
 
 /** The upstream body of `res` as a RawBody, whichever transport it came over. */
-export function bodySource(res: Response): { src: RawBody; node: boolean } | undefined {
+function bodySource(res: Response): { src: RawBody; node: boolean } | undefined {
   const raw = takeRawBody(res);
   if (raw) return { src: raw, node: true };
   return res.body ? { src: webSource(res.body), node: false } : undefined;
@@ -84,7 +86,7 @@ export type TransformOutcome = { failure: UpstreamFailure } | { response: Respon
  */
 export function relayTransform(
   res: Response,
-  t: CommittingTransform,
+  t: ChunkTransform,
   headers: Headers,
 ): Promise<TransformOutcome> {
   const body = bodySource(res);
@@ -200,6 +202,26 @@ export function relayTransform(
       },
     });
   });
+}
+
+/**
+ * A failure met before the first byte as the client's error: its status and Anthropic type,
+ * the message naming the provider (its credential masked) and a retry-after when it said one.
+ */
+export function failureResponse(
+  f: UpstreamFailure,
+  provider: string,
+  credential: string | undefined,
+): Response {
+  const res = errorResponse(
+    f.status,
+    `${provider}: ${redactSecrets(f.message, credential)}`,
+    f.type,
+  );
+  if (f.retryAfterSeconds !== undefined) {
+    res.headers.set("retry-after", String(Math.max(1, Math.ceil(f.retryAfterSeconds))));
+  }
+  return res;
 }
 
 /** A collector of a whole upstream stream (for a client that did not ask to stream). */
