@@ -72,7 +72,6 @@ const DEFAULTS: Record<OAuthKind, Omit<ResolvedOAuth, "id" | "kind">> = {
     authorize_params: {
       id_token_add_organizations: "true",
       codex_cli_simplified_flow: "true",
-      originator: "codex_cli_rs",
     },
   },
   "oidc": {
