@@ -348,7 +348,9 @@ describe("ccmux login, loopback mode", () => {
     const [loop] = await waitUrls(run, t.stub, 1);
     const q = loop.searchParams;
     assert.equal(q.get("redirect_uri"), `http://localhost:${port}/auth/callback`);
-    assert.equal(q.get("originator"), "codex_cli_rs");
+    // ccmux names no other client: the authorize request carries no `originator`.
+    assert.equal(q.get("originator"), null);
+    assert.equal(q.get("id_token_add_organizations"), "true");
     assert.equal(q.get("scope"), "openid profile email offline_access");
     await visit(await authorize(loop));
     assert.equal(await run.exit, 0, run.stderr());

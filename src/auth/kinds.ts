@@ -15,6 +15,11 @@ export interface ResolvedOAuth {
   /** Redirect whose page shows CODE#STATE for pasting (anthropic kinds). */
   paste_redirect_uri?: string;
   api_key_url?: string;
+  /**
+   * Where a device sign-in starts (`ccmux login ID --device`); undefined for kinds without one.
+   * openai: its own device endpoints (src/auth/device_openai.ts derives the rest from this URL).
+   */
+  device_authorization_url?: string;
   scopes: string[];
   issuer?: string;
   /** Token endpoint body encoding for code exchange and refresh. */
@@ -64,6 +69,7 @@ const DEFAULTS: Record<OAuthKind, Omit<ResolvedOAuth, "id" | "kind">> = {
     authorize_url: "https://auth.openai.com/oauth/authorize",
     token_url: "https://auth.openai.com/oauth/token",
     revoke_url: "https://auth.openai.com/oauth/revoke",
+    device_authorization_url: "https://auth.openai.com/api/accounts/deviceauth/usercode",
     redirect_uri: "http://localhost:PORT/auth/callback",
     scopes: ["openid", "profile", "email", "offline_access"],
     body: "form",
@@ -72,7 +78,6 @@ const DEFAULTS: Record<OAuthKind, Omit<ResolvedOAuth, "id" | "kind">> = {
     authorize_params: {
       id_token_add_organizations: "true",
       codex_cli_simplified_flow: "true",
-      originator: "codex_cli_rs",
     },
   },
   "oidc": {
@@ -128,6 +133,7 @@ export function resolveOAuth(
     redirect_uri: o.redirect_uri ?? d.redirect_uri,
     paste_redirect_uri: o.paste_redirect_uri ?? d.paste_redirect_uri,
     api_key_url: o.api_key_url ?? d.api_key_url,
+    device_authorization_url: o.device_authorization_url ?? d.device_authorization_url,
     scopes: o.scopes ?? d.scopes,
     issuer: o.issuer ?? d.issuer,
   };

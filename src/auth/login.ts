@@ -237,11 +237,15 @@ async function finish(opts: LoginOptions, s: PkceSession, reply: Reply): Promise
   if (s.resolved.kind === "anthropic-console") {
     record.api_key = await createApiKey(s.resolved.api_key_url, tokens.access_token, s.fetch);
   }
-  const store = new TokenStore(opts.config.auth.token_file);
-  await store.update((doc) => {
-    doc[opts.id] = record; // a new sign-in replaces this account's record only
-  });
+  await saveAccount(opts.config, opts.id, record);
   return record;
+}
+
+/** Stores a fresh sign-in's record: it replaces this account's record only. */
+export async function saveAccount(config: Config, id: string, record: TokenRecord): Promise<void> {
+  await new TokenStore(config.auth.token_file).update((doc) => {
+    doc[id] = record;
+  });
 }
 
 /** The token file record for a fresh sign-in. */

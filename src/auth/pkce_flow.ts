@@ -8,7 +8,7 @@ import { noRedirects, RedirectRefusedError } from "./no_redirect.ts";
 type Fetch = typeof fetch;
 
 /** Per request to the authorization server: a hung server must not hang the sign-in. */
-const NETWORK_TIMEOUT_MS = 60_000;
+export const NETWORK_TIMEOUT_MS = 60_000;
 
 /** A sign-in failure with a message fit for the terminal (never a secret). */
 export class LoginError extends Error {
@@ -45,7 +45,7 @@ export function checkEndpoint(url: string | undefined, what: string): URL {
 }
 
 /** True when oauth4webapi must be told to allow a plain-http (loopback) endpoint. */
-function insecure(url: string | undefined): boolean {
+export function insecure(url: string | undefined): boolean {
   return url !== undefined && url.startsWith("http:");
 }
 
@@ -161,6 +161,40 @@ export async function exchangeCode(
   } catch (e) {
     throw new LoginError(describeError(e));
   }
+  return await grantCode(s, params, redirectUri, s.verifier, s.state);
+}
+
+/**
+ * Exchanges an authorization code the server handed over directly, with the PKCE verifier it
+ * chose (OpenAI's device sign-in): no redirect reached ccmux, so there is no state to check.
+ */
+export async function exchangeIssuedCode(
+  s: PkceSession,
+  code: string,
+  verifier: string,
+  redirectUri: string,
+): Promise<oauth.TokenEndpointResponse> {
+  let params: URLSearchParams;
+  try {
+    params = oauth.validateAuthResponse(
+      s.as,
+      s.client,
+      new URLSearchParams({ code }),
+      oauth.skipStateCheck,
+    );
+  } catch (e) {
+    throw new LoginError(describeError(e));
+  }
+  return await grantCode(s, params, redirectUri, verifier, undefined);
+}
+
+async function grantCode(
+  s: PkceSession,
+  params: URLSearchParams,
+  redirectUri: string,
+  verifier: string,
+  state: string | undefined,
+): Promise<oauth.TokenEndpointResponse> {
   const json = s.resolved.body === "json";
   try {
     const res = await oauth.authorizationCodeGrantRequest(
@@ -169,13 +203,13 @@ export async function exchangeCode(
       oauth.None(),
       params,
       redirectUri,
-      s.verifier,
+      verifier,
       {
         [oauth.customFetch]: tokenFetch(s.fetch, json),
         [oauth.allowInsecureRequests]: insecure(s.as.token_endpoint),
         signal: () => AbortSignal.timeout(NETWORK_TIMEOUT_MS),
         // Anthropic's token endpoint wants the state in the body too.
-        additionalParameters: json ? { state: s.state } : undefined,
+        additionalParameters: json && state ? { state } : undefined,
       },
     );
     return await oauth.processAuthorizationCodeResponse(s.as, s.client, res);

@@ -1,15 +1,17 @@
-// `ccmux login [ID]`: OAuth 2.0 + PKCE sign-in (docs/OAUTH_SETUP.md). Messages go to stderr;
-// stdout stays empty; tokens are never printed.
+// `ccmux login [ID]`: OAuth 2.0 + PKCE sign-in, or with --device the kind's device sign-in
+// (docs/OAUTH_SETUP.md). Messages go to stderr; stdout stays empty; tokens are never printed.
 import { CONFIG_FLAG_HELP, intFlag, parseCommand } from "./args.ts";
 import { CliError, type Io, UsageError } from "./io.ts";
 import { type Config, loadConfig } from "../config/mod.ts";
 import { configuredAccounts, resolveOAuth } from "../auth/kinds.ts";
-import { login, LoginError } from "../auth/login.ts";
+import { login, LoginError, type LoginResult } from "../auth/login.ts";
+import { deviceKinds, deviceLogin, deviceStarter } from "../auth/device_login.ts";
 import { type LineReader, readLines } from "../auth/paste_input.ts";
 import { TokenFileError } from "../auth/token_store.ts";
 import { browserUnavailable, openBrowser } from "../runtime/browser.ts";
 
-const USAGE = `Usage: ccmux login [ID] [--no-browser] [--paste] [--timeout S] [--config FILE]
+const USAGE =
+  `Usage: ccmux login [ID] [--device | --paste] [--no-browser] [--timeout S] [--config FILE]
 
 Signs in to OAuth account ID (OAuth 2.0 + PKCE) and saves it in the token file.
 Without ID: the one OAuth account the config names, or claude-max when it names none; when
@@ -20,10 +22,12 @@ An ID without an [oauth.ID] table uses the kind of that name: claude-max or anth
 Flags:
   --no-browser    print the sign-in URL without opening a browser
   --paste         no callback server: paste the code (CODE#STATE) or the final URL
-  --timeout S     give up after S seconds (default 300)
+  --device        device sign-in: open a page on any device (a phone) and type the code
+                  shown here; no browser, callback or paste on this machine (kind openai)
+  --timeout S     give up after S seconds (default 300; --device: when the code expires)
 ${CONFIG_FLAG_HELP}
 
-On a machine without a browser (SSH), use --paste, or forward the callback port:
+On a machine without a browser (SSH), use --device (openai), --paste, or forward the callback port:
 ssh -L PORT:127.0.0.1:PORT host. See docs/OAUTH_SETUP.md.
 `;
 
@@ -37,6 +41,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     options: {
       "no-browser": { type: "boolean" },
       paste: { type: "boolean" },
+      device: { type: "boolean" },
       timeout: { type: "string" },
       config: { type: "string" },
     },
@@ -46,7 +51,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
     io.out(USAGE);
     return 0;
   }
-  const timeoutS = intFlag(args.values.timeout, "timeout", "login", 1, 86_400) ?? 300;
+  const timeoutS = intFlag(args.values.timeout, "timeout", "login", 1, 86_400);
+  const device = args.values.device === true;
+  if (device && args.values.paste === true) {
+    throw new UsageError("--device and --paste are two different sign-ins: pick one", "login");
+  }
   // Sign-in talks to the OAuth server only: a provider's unset "$VAR" must not stop it.
   const config = loadConfig({
     env: io.env,
@@ -59,10 +68,19 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const id = args.positionals[0] ?? await pickAccount(config, io, stdinReader);
   if (args.positionals[0] === undefined) io.err(`Signing in to account '${id}'.\n`);
   // An ID with no known kind is a bad argument (exit 2), not a failed sign-in.
-  if (!resolveOAuth(config, id)) {
+  const resolved = resolveOAuth(config, id);
+  if (!resolved) {
     throw new UsageError(
       `no OAuth kind is known for account '${id}': use claude-max, anthropic-console or openai, ` +
         `or add [oauth.${id}] with a kind to the config`,
+      "login",
+    );
+  }
+  if (device && !deviceStarter(resolved.kind)) {
+    const kinds = deviceKinds().map((k) => `"${k}"`).join(", ");
+    throw new UsageError(
+      `--device: account '${id}' is of kind "${resolved.kind}", which has no device sign-in; ` +
+        `--device works for kind ${kinds} (for this account use the browser sign-in or --paste)`,
       "login",
     );
   }
@@ -70,13 +88,13 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const noBrowser = args.values["no-browser"] === true || paste ||
     browserUnavailable(io.env) !== undefined;
 
-  let result;
+  let result: LoginResult;
   try {
-    result = await login({
+    result = device ? await deviceLogin({ config, id, timeoutS, say: io.err }) : await login({
       config,
       id,
       paste,
-      timeoutS,
+      timeoutS: timeoutS ?? 300,
       say: io.err,
       stdin: stdinLines ? () => linesAsBytes(stdinLines!) : io.stdin,
       openBrowser: noBrowser ? undefined : (url) => openBrowser(url, io.env),

@@ -89,6 +89,8 @@ export interface OAuthAccountConfig {
   redirect_uri?: string;
   paste_redirect_uri?: string;
   api_key_url?: string;
+  /** Device sign-in (`ccmux login ID --device`): where it starts. */
+  device_authorization_url?: string;
   scopes?: string[];
   issuer?: string;
 }

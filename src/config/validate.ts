@@ -589,6 +589,7 @@ export function validateConfig(doc: Table, ctx: ValidateContext): Config {
       "redirect_uri",
       "paste_redirect_uri",
       "api_key_url",
+      "device_authorization_url",
       "scopes",
       "issuer",
     ]);
@@ -609,6 +610,7 @@ export function validateConfig(doc: Table, ctx: ValidateContext): Config {
       redirect_uri: url("redirect_uri"),
       paste_redirect_uri: url("paste_redirect_uri"),
       api_key_url: url("api_key_url"),
+      device_authorization_url: url("device_authorization_url"),
       scopes: c.strList(ot.scopes, `${p}.scopes`),
       issuer: url("issuer"),
     };
