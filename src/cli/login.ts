@@ -17,7 +17,7 @@ Signs in to OAuth account ID (OAuth 2.0 + PKCE) and saves it in the token file.
 Without ID: the one OAuth account the config names, or claude-max when it names none; when
 it names several, a terminal is asked which (elsewhere that is a usage error listing them).
 An ID without an [oauth.ID] table uses the kind of that name: claude-max or anthropic
-(Claude Pro/Max), anthropic-console (API key), openai (ChatGPT/Codex).
+(Claude Pro/Max), anthropic-console (API key), chatgpt or openai (ChatGPT/Codex).
 
 Flags:
   --no-browser    print the sign-in URL without opening a browser
