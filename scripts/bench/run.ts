@@ -2,6 +2,8 @@
 //
 // Env: BENCH_QUICK=1 (one short round), BENCH_ROUNDS, BENCH_DURATION_S (per cell, integer),
 // BENCH_DRIVER=node (skip wrk), BENCH_NO_BUILD=1, BENCH_NO_CCR=1, BENCH_NO_DENO=1,
+// BENCH_NO_PROFILE=1, BENCH_ONLY=name,name (only these proxies, plus direct and node-floor,
+// in the grid and the profiles: for a smoke run of some rows),
 // BENCH_OUT (markdown path; default docs/BENCHMARKS.md).
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -16,6 +18,8 @@ import {
   ccmuxDenoSpec,
   ccmuxNodeSpec,
   ccrSpec,
+  CODEX_ACCOUNT,
+  CODEX_TOKEN,
   floorSpec,
   type Paths,
   type ProxyDef,
@@ -46,6 +50,11 @@ const STARTS = QUICK ? 3 : 7;
 const TOKEN_RUNS = QUICK ? 5 : 15;
 const GAP_MS = 150;
 const SLOW_EVENTS = 5;
+
+/** BENCH_ONLY: the proxies to run (direct and node-floor always run: the ratios need them). */
+const ONLY = env.BENCH_ONLY
+  ? new Set(["direct", "node-floor", ...env.BENCH_ONLY.split(",")])
+  : null;
 
 const ROOT = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..", "..");
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
@@ -197,7 +206,12 @@ async function main() {
     name: "stub",
     cmd: process.execPath,
     args: [join(ROOT, "scripts", "bench", "stub_upstream.mjs"), String(stubPort)],
-    env: { ...env, BENCH_SLOW_GAP_MS: String(GAP_MS) },
+    env: {
+      ...env,
+      BENCH_SLOW_GAP_MS: String(GAP_MS),
+      BENCH_CODEX_TOKEN: CODEX_TOKEN,
+      BENCH_CODEX_ACCOUNT: CODEX_ACCOUNT,
+    },
     port: stubPort,
     log: join(tmp, "stub.log"),
   });
@@ -221,6 +235,16 @@ async function main() {
       spec: (p) => ccmuxNodeSpec(paths, "ccmux-openai", "openai", p),
       grid: true,
     },
+    {
+      name: "ccmux-codex",
+      spec: (p) => ccmuxNodeSpec(paths, "ccmux-codex", "codex", p),
+      grid: true,
+    },
+    {
+      name: "ccmux-responses",
+      spec: (p) => ccmuxNodeSpec(paths, "ccmux-responses", "responses", p),
+      grid: true,
+    },
   ];
   if (!noDeno) {
     defs.push({
@@ -230,6 +254,10 @@ async function main() {
     });
   }
   if (ccrCli) defs.push({ name: "ccr", spec: (p) => ccrSpec(paths, p), grid: true });
+  if (ONLY) {
+    for (let i = defs.length - 1; i >= 0; i--) if (!ONLY.has(defs[i].name)) defs.splice(i, 1);
+    results.notes.push(`BENCH_ONLY: only ${defs.map((d) => d.name).join(", ")} were run.`);
+  }
 
   const running = new Map<string, Proc | null>();
   for (const d of defs) {
@@ -517,6 +545,7 @@ async function main() {
       driver,
       files,
       durationS: QUICK ? 2 : 5,
+      only: ONLY,
       log,
     });
   }
