@@ -111,6 +111,29 @@ function precheck(port: number, size: Size, stream: boolean): Promise<string | n
   });
 }
 
+/** How many connections the stub has accepted (this query's own included). */
+function stubConnections(port: number): Promise<number> {
+  return new Promise((resolve) => {
+    const req = http.get(
+      { host: "127.0.0.1", port, path: "/bench-stats", agent: false, timeout: 5000 },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (c) => text += c);
+        res.on("end", () => {
+          try {
+            resolve(Number(JSON.parse(text).connections));
+          } catch {
+            resolve(NaN);
+          }
+        });
+      },
+    );
+    req.on("error", () => resolve(NaN));
+    req.on("timeout", () => req.destroy());
+  });
+}
+
 async function main() {
   const started = new Date();
   const t0 = performance.now();
@@ -373,6 +396,7 @@ async function main() {
     const p = running.get(name);
     const c0 = p ? cpuTicks(p.pid) : 0;
     const s0 = cpuTicks(stub.pid);
+    const n0 = await stubConnections(stubPort);
     let last = c0;
     const poll = p
       ? setInterval(() => {
@@ -407,6 +431,8 @@ async function main() {
       else if ((await healthStatus(p.port)) !== 200) died = true;
     }
     const s1 = cpuTicks(stub.pid);
+    // Less the second stats query's own connection.
+    const newConns = (await stubConnections(stubPort)) - n0 - 1;
     if (died) {
       log(`${name} exited after ${size} ${stream ? "stream" : "json"} c=${conns}; restarting it`);
       await restart(name);
@@ -416,6 +442,7 @@ async function main() {
       died,
       cpuUs: p ? ((last - c0) * 1e6) / CLK_TCK : NaN,
       stubUs: ((s1 - s0) * 1e6) / CLK_TCK,
+      newConns,
     };
   };
 
@@ -453,7 +480,7 @@ async function main() {
           log(results.unavailable[d.name]);
           continue;
         }
-        const { r, cpuUs, stubUs, died } = m;
+        const { r, cpuUs, stubUs, died, newConns } = m;
         const cell: Cell = {
           round,
           proxy: d.name,
@@ -466,6 +493,8 @@ async function main() {
           p99Ms: r.p99_us / 1000,
           cpuUsPerReq: r.requests ? cpuUs / r.requests : NaN,
           stubCpuUsPerReq: r.requests ? stubUs / r.requests : NaN,
+          // For direct the stub's connections are the driver's own, not a proxy's.
+          upstreamConnsPerReq: d.name !== "direct" && r.requests ? newConns / r.requests : NaN,
           errors: errorsOf(r),
           exited: died,
         };

@@ -313,7 +313,15 @@ function slowStream(res, kind) {
   setTimeout(tick, GAP_MS);
 }
 
+// Connections accepted so far: GET /bench-stats tells the harness, which reads it before and
+// after each load to see how many upstream connections a proxy opened per request.
+let connections = 0;
 const server = http.createServer((req, res) => {
+  if (req.method === "GET" && req.url === "/bench-stats") {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ connections }));
+    return;
+  }
   if (req.method === "GET") {
     res.writeHead(200, { "content-type": "application/json" });
     res.end('{"status":"ok"}');
@@ -356,6 +364,7 @@ const server = http.createServer((req, res) => {
     res.end(openai ? openaiJson : anthropicJson);
   });
 });
+server.on("connection", () => connections++);
 server.keepAliveTimeout = 120_000;
 server.headersTimeout = 130_000;
 server.listen(Number(process.argv[2] ?? 0), "127.0.0.1", () => {
