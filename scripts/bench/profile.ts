@@ -39,6 +39,11 @@ export interface ProfileSummary {
   areas: { area: string; selfPct: number }[];
   /** Lines of the bundle (mapped to their source) with the most self samples. */
   hotLines: HotLine[];
+  /**
+   * ccmux source files by inclusive time: samples with a frame of that file on the stack (and
+   * whatever it called, builtins included), each sample counted once per file.
+   */
+  files: { file: string; totalPct: number }[];
 }
 
 function shortUrl(url: string, root: string): string {
@@ -95,8 +100,8 @@ export function areaOf(name: string, u: string): string {
   m = /^node:internal\/([^/]+(?:\/[^/]+)?)/.exec(u);
   if (m) return `node: ${m[1]}`;
   if (u.startsWith("node:")) return `node: ${u.slice(5)}`;
-  m = /^src\/([^/]+)\/([^/]+)\.ts$/.exec(u);
-  if (m) return `ccmux: src/${m[1]}/${m[2]}.ts`;
+  m = /^src\/(.+)\.ts$/.exec(u);
+  if (m) return `ccmux: src/${m[1]}.ts`;
   return u;
 }
 
@@ -121,6 +126,8 @@ export function summarise(
   const self = new Map<string, number>();
   const incl = new Map<string, number>();
   const areas = new Map<string, number>();
+  const fileIncl = new Map<string, number>();
+  const filesOnStack = new Map<string, number>();
   // Depth-first with the set of keys on the stack: a sample counts once per distinct function
   // on its stack (recursion does not double count inclusive time).
   const rootNode = prof.nodes[0];
@@ -128,8 +135,11 @@ export function summarise(
   const onStack = new Map<string, number>();
   const visit = (n: ProfileNode) => {
     const k = key(n);
+    const f = files.get(n.id)!;
+    const srcFile = f.startsWith("src/") ? f : undefined;
     stack.push(k);
     onStack.set(k, (onStack.get(k) ?? 0) + 1);
+    if (srcFile) filesOnStack.set(srcFile, (filesOnStack.get(srcFile) ?? 0) + 1);
     const hits = n.hitCount ?? 0;
     if (hits) {
       total += hits;
@@ -137,6 +147,7 @@ export function summarise(
       else {
         self.set(k, (self.get(k) ?? 0) + hits);
         for (const sk of onStack.keys()) incl.set(sk, (incl.get(sk) ?? 0) + hits);
+        for (const sf of filesOnStack.keys()) fileIncl.set(sf, (fileIncl.get(sf) ?? 0) + hits);
         const a = areaOf(n.callFrame.functionName, files.get(n.id)!);
         areas.set(a, (areas.get(a) ?? 0) + hits);
       }
@@ -146,6 +157,11 @@ export function summarise(
     const left = onStack.get(k)! - 1;
     if (left) onStack.set(k, left);
     else onStack.delete(k);
+    if (srcFile) {
+      const fl = filesOnStack.get(srcFile)! - 1;
+      if (fl) filesOnStack.set(srcFile, fl);
+      else filesOnStack.delete(srcFile);
+    }
   };
   visit(rootNode);
   const lineHits = new Map<string, { fn: string; where: string; code: string; hits: number }>();
@@ -200,6 +216,10 @@ export function summarise(
     areas: [...areas.entries()].sort((a, b) => b[1] - a[1]).map(([area, n]) => ({
       area,
       selfPct: pct(n),
+    })),
+    files: [...fileIncl.entries()].sort((a, b) => b[1] - a[1]).map(([file, n]) => ({
+      file,
+      totalPct: pct(n),
     })),
   };
 }

@@ -1,7 +1,7 @@
 // CPU profiles of ccmux under the c=16 large-request load: `node --cpu-prof` on an esbuild
 // bundle of main.ts built here like dist/ccmux.mjs but unminified and with a source map (so
 // frames name src/ files and lines whatever dist's build options are), for pass-through
-// (apikey) and OpenAI translation.
+// (apikey, oauth), OpenAI Chat Completions translation and the Codex (Responses) translation.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -21,6 +21,8 @@ interface Opts {
   driver: Driver;
   files: Map<string, { body: string; headers: string; path: string }>;
   durationS: number;
+  /** Only the profiles of these proxies (ccmux-VARIANT), when set. */
+  only?: Set<string> | null;
   log: (s: string) => void;
 }
 
@@ -64,11 +66,13 @@ export async function runProfiles(o: Opts): Promise<Results["profiles"]> {
   const runs: [Variant, "large" | "small"][] = [
     ["apikey", "large"],
     ["openai", "large"],
+    ["codex", "large"],
     ["apikey", "small"],
     ["oauth", "small"],
   ];
   for (const [variant, size] of runs) {
     const name = `ccmux-${variant}`;
+    if (o.only && !o.only.has(name)) continue;
     const load = `${size} request, JSON then stream, c=16, ${o.durationS} s each`;
     const dir = join(o.tmp, `profile-${variant}-${size}`);
     const port = await freePort();

@@ -6,7 +6,7 @@ import process from "node:process";
 import { writeCcrConfig } from "./ccr.ts";
 import { cleanEnv, type StartSpec } from "./procs.ts";
 
-export type Variant = "apikey" | "oauth" | "openai";
+export type Variant = "apikey" | "oauth" | "openai" | "codex" | "responses";
 
 export interface Paths {
   root: string;
@@ -16,17 +16,33 @@ export interface Paths {
 }
 
 export const OAUTH_TOKEN = "sk-ant-oat01-bench-token-not-a-real-one";
+/** The codex account's token and ChatGPT account id; the stub checks both (its env). */
+export const CODEX_TOKEN = "codex-bench-access-token-not-a-real-one";
+export const CODEX_ACCOUNT = "acct-bench-1";
 
-/** Writes a CCMUX_HOME with a config for one variant (and a fresh token file for oauth). */
+/** The [[providers]] keys of one variant, all pointing at the stub. */
+function providerKeys(variant: Variant, stub: string): string {
+  switch (variant) {
+    case "openai":
+      return `provider_type = "openai"\nauth_type = "apikey"\napi_key = "sk-bench-upstream"\nbase_url = "${stub}/v1"`;
+    case "oauth":
+      return `provider_type = "anthropic"\nauth_type = "oauth"\noauth_provider = "claude-max"\nbase_url = "${stub}"`;
+    case "codex":
+      // The ChatGPT backend's path under the stub; the account is the token file's "chatgpt".
+      return `provider_type = "codex"\nauth_type = "oauth"\noauth_provider = "chatgpt"\nbase_url = "${stub}/backend-api/codex"`;
+    case "responses":
+      return `provider_type = "openai-responses"\nauth_type = "apikey"\napi_key = "sk-bench-upstream"\nbase_url = "${stub}/v1"`;
+    case "apikey":
+      return `provider_type = "anthropic"\nauth_type = "apikey"\napi_key = "sk-bench-upstream"\nbase_url = "${stub}"`;
+  }
+}
+
+/** Writes a CCMUX_HOME with a config for one variant (and a fresh token file for oauth/codex). */
 export function ccmuxHome(p: Paths, name: string, variant: Variant, port: number): string {
   const home = join(p.tmp, `home-${name}`);
   mkdirSync(home, { recursive: true, mode: 0o700 });
-  const stub = `http://127.0.0.1:${p.stubPort}`;
-  const provider = variant === "openai"
-    ? `provider_type = "openai"\nauth_type = "apikey"\napi_key = "sk-bench-upstream"\nbase_url = "${stub}/v1"`
-    : variant === "oauth"
-    ? `provider_type = "anthropic"\nauth_type = "oauth"\noauth_provider = "claude-max"\nbase_url = "${stub}"`
-    : `provider_type = "anthropic"\nauth_type = "apikey"\napi_key = "sk-bench-upstream"\nbase_url = "${stub}"`;
+  const provider = providerKeys(variant, `http://127.0.0.1:${p.stubPort}`);
+  const model = variant === "codex" || variant === "responses" ? "gpt-5.5" : "claude-sonnet-4-5";
   writeFileSync(
     join(home, "config.toml"),
     `[server]
@@ -44,31 +60,45 @@ ${provider}
 name = "bench"
 [[models.mappings]]
 provider = "stub"
-actual_model = "claude-sonnet-4-5"
+actual_model = "${model}"
 priority = 1
 `,
   );
   if (variant === "oauth") writeTokenFile(home);
+  if (variant === "codex") writeTokenFile(home, "chatgpt");
   return home;
 }
 
-/** A token file whose one account expires far in the future: no refresh is ever needed. */
-export function writeTokenFile(home: string): void {
+/**
+ * A token file with one account that expires far in the future, so no refresh is ever needed:
+ * claude-max, or an openai-kind "chatgpt" account with the `account_id` that the codex adapter
+ * sends as ChatGPT-Account-ID (what `ccmux login chatgpt` stores).
+ */
+export function writeTokenFile(
+  home: string,
+  account: "claude-max" | "chatgpt" = "claude-max",
+): void {
   const file = join(home, "oauth_tokens.json");
-  writeFileSync(
-    file,
-    JSON.stringify({
-      "claude-max": {
-        provider_id: "claude-max",
-        access_token: OAUTH_TOKEN,
-        refresh_token: "sk-ant-ort01-bench-refresh-not-real",
-        expires_at: "2099-01-01T00:00:00Z",
-        kind: "anthropic",
-        scopes: ["user:inference", "user:profile"],
-      },
-    }),
-    { mode: 0o600 },
-  );
+  const records = {
+    "claude-max": {
+      provider_id: "claude-max",
+      access_token: OAUTH_TOKEN,
+      refresh_token: "sk-ant-ort01-bench-refresh-not-real",
+      expires_at: "2099-01-01T00:00:00Z",
+      kind: "anthropic",
+      scopes: ["user:inference", "user:profile"],
+    },
+    "chatgpt": {
+      provider_id: "chatgpt",
+      access_token: CODEX_TOKEN,
+      refresh_token: "rt-bench-refresh-not-real",
+      expires_at: "2099-01-01T00:00:00Z",
+      kind: "openai",
+      account_id: CODEX_ACCOUNT,
+      scopes: ["openid", "profile", "email", "offline_access"],
+    },
+  };
+  writeFileSync(file, JSON.stringify({ [account]: records[account] }), { mode: 0o600 });
   chmodSync(file, 0o600);
 }
 

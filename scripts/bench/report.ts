@@ -15,6 +15,8 @@ export interface Agg {
   errors: number;
   xFloor: number;
   xCcr: number;
+  /** CPU per request over ccmux-openai's (the Chat Completions translation), same round. */
+  xChat: number;
   addedP50: number;
   rpsVsDirect: number;
 }
@@ -44,6 +46,7 @@ export function aggregate(cells: Cell[]): Map<string, Agg> {
       errors: cs.reduce((a, c) => a + c.errors, 0),
       xFloor: ratio("node-floor", (a, b) => a.cpuUsPerReq / b.cpuUsPerReq),
       xCcr: ratio("ccr", (a, b) => a.cpuUsPerReq / b.cpuUsPerReq),
+      xChat: ratio("ccmux-openai", (a, b) => a.cpuUsPerReq / b.cpuUsPerReq),
       addedP50: ratio("direct", (a, b) => a.p50Ms - b.p50Ms),
       rpsVsDirect: ratio("direct", (a, b) => a.rps / b.rps),
     });
@@ -58,6 +61,9 @@ const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "–");
 const ratioStr = (
   x: number,
 ) => (Number.isFinite(x) ? (x >= 0.1 ? `${x.toFixed(2)}×` : `1/${(1 / x).toFixed(0)}`) : "–");
+
+/** The translating rows: Chat Completions (openai), Responses via codex (OAuth) and API key. */
+const TRANSLATING = ["ccmux-openai", "ccmux-codex", "ccmux-responses"];
 
 export interface Target {
   target: string;
@@ -89,15 +95,21 @@ export function targets(r: Results, a: Map<string, Agg>): Target[] {
       });
     }
   }
-  for (const [size, stream] of kinds) {
-    const g = get("ccmux-openai", size, stream, 16);
-    t.push({
-      target: `ccmux-openai ${label(size, stream)} c=16: CPU/req ≤ 3× node floor`,
-      measured: g ? `${f0(g.cpu)} µs = ${ratioStr(g.xFloor)}` : "not measured",
-      pass: g && Number.isFinite(g.xFloor) ? g.xFloor <= 3 : null,
-    });
+  for (const proxy of TRANSLATING) {
+    for (const [size, stream] of kinds) {
+      const g = get(proxy, size, stream, 16);
+      // The Responses rows also say how they compare with the Chat path in the same round.
+      const chat = proxy !== "ccmux-openai" && g && Number.isFinite(g.xChat)
+        ? ` (${ratioStr(g.xChat)} of the Chat path's)`
+        : "";
+      t.push({
+        target: `${proxy} ${label(size, stream)} c=16: CPU/req ≤ 3× node floor`,
+        measured: g ? `${f0(g.cpu)} µs = ${ratioStr(g.xFloor)}${chat}` : "not measured",
+        pass: g && Number.isFinite(g.xFloor) ? g.xFloor <= 3 : null,
+      });
+    }
   }
-  for (const proxy of ["ccmux-apikey", "ccmux-oauth", "ccmux-openai"]) {
+  for (const proxy of ["ccmux-apikey", "ccmux-oauth", ...TRANSLATING]) {
     for (const stream of [false, true]) {
       const g = get(proxy, "small", stream, 1);
       t.push({
@@ -107,7 +119,7 @@ export function targets(r: Results, a: Map<string, Agg>): Target[] {
       });
     }
   }
-  for (const proxy of ["ccmux-apikey", "ccmux-oauth", "ccmux-openai"]) {
+  for (const proxy of ["ccmux-apikey", "ccmux-oauth", ...TRANSLATING]) {
     const m = r.mem[proxy];
     t.push({
       target: `${proxy} RSS idle ≤ 60 MiB`,
@@ -217,6 +229,81 @@ function analysis(r: Results, a: Map<string, Agg>): string[] {
       );
     }
   }
+  // The Responses translation (codex with its OAuth account, openai-responses with a key):
+  // every cell against the floor and against the Chat path, in the same round.
+  const kinds = [["small", false], ["small", true], ["large", false], ["large", true]] as const;
+  for (const proxy of ["ccmux-codex", "ccmux-responses"]) {
+    const parts = kinds.flatMap(([size, stream]) => {
+      const g = get(proxy, size, stream);
+      return g
+        ? [
+          `${size} ${stream ? "stream" : "JSON"} ${f0(g.cpu)} µs (${ratioStr(g.xFloor)} floor, ${
+            ratioStr(g.xChat)
+          } Chat)`,
+        ]
+        : [];
+    });
+    if (!parts.length) continue;
+    out.push(
+      `- ${proxy}, Responses translation, CPU per request at c=16 (× node floor, × the Chat ` +
+        `path ccmux-openai, same round): ${parts.join("; ")}.`,
+    );
+    for (const size of ["small", "large"]) {
+      const j = get(proxy, size, false), st = get(proxy, size, true);
+      if (j && st) {
+        out.push(
+          `  ${size} request: a JSON client (the upstream stream collected into one message) ` +
+            `costs ${f0(j.cpu)} µs against ${f0(st.cpu)} µs for a streaming one (${
+              ratioStr(j.cpu / st.cpu)
+            }).`,
+        );
+      }
+    }
+  }
+  // The pass-through's foreign-thinking byte search runs on every Anthropic-bound request; the
+  // large request (no thinking block, so no marker) is searched to its end and never parsed.
+  const passProfile = r.profiles.find((p) =>
+    p.name === "ccmux-apikey" && p.load.startsWith("large")
+  );
+  const ft = passProfile?.files?.find((x) => x.file === "src/proxy/foreign_thinking.ts");
+  const lj = get("ccmux-apikey", "large", false), ls = get("ccmux-apikey", "large", true);
+  if (passProfile?.files) {
+    const pct = ft?.totalPct ?? 0;
+    const cpu = lj && ls ? (lj.cpu + ls.cpu) / 2 : NaN;
+    out.push(
+      "- Foreign-thinking byte search of the pass-through (src/proxy/foreign_thinking.ts, on every " +
+        "request to an Anthropic provider; the ~50 KB request has no marker, so all of it is " +
+        `searched and nothing is parsed): ${f1(pct)}% of busy samples in the ccmux-apikey ` +
+        `large-request profile` +
+        (Number.isFinite(cpu)
+          ? `, roughly ${f0((pct / 100) * cpu)} µs of its ${f0(cpu)} µs per request.`
+          : "."),
+    );
+  }
+  // Upstream keep-alive: new connections the stub accepted per request during the loads.
+  const reopened: string[] = [];
+  for (const proxy of r.proxies.filter((x) => x !== "direct")) {
+    for (const [size, stream] of kinds) {
+      for (const conns of [1, 16]) {
+        const cs = r.cells.filter((c) =>
+          c.proxy === proxy && c.size === size && c.stream === stream && c.conns === conns
+        );
+        const v = median(cs.map((c) => c.upstreamConnsPerReq ?? NaN));
+        if (Number.isFinite(v) && v >= 0.01) {
+          reopened.push(`${proxy} ${size} ${stream ? "stream" : "JSON"} c=${conns} ${f2(v)}`);
+        }
+      }
+    }
+  }
+  if (r.cells.some((c) => Number.isFinite(c.upstreamConnsPerReq ?? NaN))) {
+    out.push(
+      "- New upstream connections per request under load (connections the stub accepted during " +
+        "a cell, per completed request; 0 means keep-alive held): " +
+        (reopened.length
+          ? `≥ 0.01 in ${reopened.join("; ")}; every other cell below 0.01.`
+          : "below 0.01 in every cell."),
+    );
+  }
   // At c=1 a request's wall time is 1/rps; what the proxy adds beyond direct is either its CPU
   // or waiting (timers, extra event-loop turns): the split shows which one to chase.
   for (const stream of [false, true]) {
@@ -224,7 +311,15 @@ function analysis(r: Results, a: Map<string, Agg>): string[] {
     if (!dir) continue;
     const parts: string[] = [];
     for (
-      const proxy of ["node-floor", "ccmux-apikey", "ccmux-oauth", "ccmux-openai", "ccmux-deno"]
+      const proxy of [
+        "node-floor",
+        "ccmux-apikey",
+        "ccmux-oauth",
+        "ccmux-openai",
+        "ccmux-codex",
+        "ccmux-responses",
+        "ccmux-deno",
+      ]
     ) {
       const g = a.get(k({ proxy, size: "small", stream, conns: 1 }));
       if (!g) continue;
@@ -336,19 +431,39 @@ export function renderReport(r: Results): string {
     "",
     "- A stub upstream (scripts/bench/stub_upstream.mjs, its own process) answers Anthropic `/v1/messages` " +
       "and OpenAI `/v1/chat/completions` with fixed small JSON or SSE responses (9 Anthropic events / 7 OpenAI chunks, each its own write), and 401 " +
-      "when a request carries no credential.",
+      "when a request carries no credential. OpenAI Responses `POST /backend-api/codex/responses` (the Codex " +
+      "backend's path) and `POST /v1/responses` (the public API's) always answer a Codex-like SSE stream: " +
+      "11 events, each its own write (`response.created`, `response.in_progress`, output item and content part " +
+      "added, three `response.output_text.delta`, the done events, `response.completed` with usage; no `[DONE]`; " +
+      "the response objects do not echo the request's instructions and tools). Before answering, the stub " +
+      "parses the body and checks what the real backends check: for codex the bearer token and " +
+      "`ChatGPT-Account-ID` of the bench's account, `stream: true`, `store: false`, non-empty `instructions`, " +
+      'and none of `max_output_tokens`, `temperature`, `top_p` and the like (else 400 `{"detail": …}` as the ' +
+      "backend answers); for both, an `input` array whose `function_call_output` items answer earlier " +
+      "`function_call`s, call ids within 64 characters and valid tool names (else a 400 " +
+      "`invalid_request_error`). A broken translation therefore shows up as errors.",
     "- Proxies, each its own process started by the script, all forwarding to that stub: **direct** (the load " +
       "driver talks to the stub: the baseline), **node-floor** (a ~40-line Node `http` pass-through with a " +
       "keep-alive agent and piping, scripts/bench/node_floor.mjs), **ccmux-apikey** / **ccmux-oauth** (pass-through " +
       "to an Anthropic provider with an API key / a stored OAuth token far from expiry; `node dist/ccmux.mjs serve`), " +
-      "**ccmux-openai** (OpenAI provider: translation both ways), **ccmux-deno** (apikey, `deno run -A main.ts serve`), " +
+      "**ccmux-openai** (OpenAI Chat Completions provider: translation both ways), **ccmux-codex** " +
+      '(`provider_type = "codex"` with an OAuth account: the token file holds an openai-kind `chatgpt` ' +
+      "account far from expiry with the `account_id` sent as `ChatGPT-Account-ID`; Responses translation both ways, " +
+      'model `gpt-5.5`), **ccmux-responses** (`provider_type = "openai-responses"` with an API key; the same ' +
+      "translation to the public API's rules), **ccmux-deno** (apikey, `deno run -A main.ts serve`), " +
       "and **ccr** (claude-code-router 1.0.73 installed into .bench-tmp, provider with its `Anthropic` transformer " +
       "only, which is its bypass path, and log level `warn`: its cheapest configuration; its default `debug` " +
       "level writes every request body to its log).",
     "- Requests: small (~400 B, 3 headers) and large (~50 KB shaped like Claude Code's: three system blocks, two " +
       "with cache_control; 20 tools with draft 2020-12 JSON Schemas; five turns with tool_use/tool_result; thinking, " +
       "context_management, output_config, metadata; `?beta=true`, an anthropic-beta list and Claude Code's " +
-      "headers); `stream` false and true; concurrency 1 and 16; keep-alive connections.",
+      "headers); `stream` false and true; concurrency 1 and 16; keep-alive connections. The Responses providers " +
+      "only stream upstream (the Codex backend refuses anything else), so a `stream: false` client is answered " +
+      "by ccmux collecting that stream into one message. The pass-through rows (ccmux-apikey, ccmux-oauth, ccmux-deno) " +
+      "include the foreign-thinking byte search every Anthropic-bound request now gets " +
+      "(src/proxy/foreign_thinking.ts): the large request goes through it (it has no foreign signature, so its " +
+      "~50 KB are searched to the end and sent byte for byte); no separate row is needed, and its share of the " +
+      "profile is given below.",
     "- Interleaved rounds: every cell runs each proxy in turn (rotated each round), after a warm-up; figures are " +
       "medians over rounds, and ratios are computed within a round (same cell, same round) and then their median.",
     "- CPU per request: the proxy process's utime+stime (/proc/PID/stat, all threads) over the load, divided by " +
@@ -361,7 +476,8 @@ export function renderReport(r: Results): string {
     "- Streaming: the stub sends five text deltas 150 ms apart, each carrying its send time; the client records " +
       "when each arrives. Passing means each arrived before the next was sent.",
     "- Profile: `node --cpu-prof` (250 µs sampling) on an unminified esbuild bundle of main.ts with a source map " +
-      "(frames mapped back to src/ files and lines), at c=16, JSON then streaming: pass-through and OpenAI translation on the large request, pass-through (API key and OAuth) on the small one.",
+      "(frames mapped back to src/ files and lines), at c=16, JSON then streaming: pass-through, OpenAI Chat translation " +
+      "and Codex (Responses) translation on the large request, pass-through (API key and OAuth) on the small one.",
     "",
   );
   if (Object.keys(r.unavailable).length) {

@@ -16,6 +16,8 @@ export interface Cell {
   /** The proxy process's utime+stime over the load, per request (NaN for direct). */
   cpuUsPerReq: number;
   stubCpuUsPerReq: number;
+  /** Connections the stub accepted during the load, per request (NaN for direct). */
+  upstreamConnsPerReq?: number;
   errors: number;
   /** The proxy process exited at the end of this load (it was restarted). */
   exited?: boolean;

@@ -2,6 +2,8 @@
 //
 // Env: BENCH_QUICK=1 (one short round), BENCH_ROUNDS, BENCH_DURATION_S (per cell, integer),
 // BENCH_DRIVER=node (skip wrk), BENCH_NO_BUILD=1, BENCH_NO_CCR=1, BENCH_NO_DENO=1,
+// BENCH_NO_PROFILE=1, BENCH_ONLY=name,name (only these proxies, plus direct and node-floor,
+// in the grid and the profiles: for a smoke run of some rows),
 // BENCH_OUT (markdown path; default docs/BENCHMARKS.md).
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -16,6 +18,8 @@ import {
   ccmuxDenoSpec,
   ccmuxNodeSpec,
   ccrSpec,
+  CODEX_ACCOUNT,
+  CODEX_TOKEN,
   floorSpec,
   type Paths,
   type ProxyDef,
@@ -46,6 +50,11 @@ const STARTS = QUICK ? 3 : 7;
 const TOKEN_RUNS = QUICK ? 5 : 15;
 const GAP_MS = 150;
 const SLOW_EVENTS = 5;
+
+/** BENCH_ONLY: the proxies to run (direct and node-floor always run: the ratios need them). */
+const ONLY = env.BENCH_ONLY
+  ? new Set(["direct", "node-floor", ...env.BENCH_ONLY.split(",")])
+  : null;
 
 const ROOT = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..", "..");
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
@@ -99,6 +108,29 @@ function precheck(port: number, size: Size, stream: boolean): Promise<string | n
     req.on("error", (e) => resolve(e.message));
     req.setTimeout(30_000, () => req.destroy(new Error("timeout")));
     req.end(r.body);
+  });
+}
+
+/** How many connections the stub has accepted (this query's own included). */
+function stubConnections(port: number): Promise<number> {
+  return new Promise((resolve) => {
+    const req = http.get(
+      { host: "127.0.0.1", port, path: "/bench-stats", agent: false, timeout: 5000 },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (c) => text += c);
+        res.on("end", () => {
+          try {
+            resolve(Number(JSON.parse(text).connections));
+          } catch {
+            resolve(NaN);
+          }
+        });
+      },
+    );
+    req.on("error", () => resolve(NaN));
+    req.on("timeout", () => req.destroy());
   });
 }
 
@@ -197,7 +229,12 @@ async function main() {
     name: "stub",
     cmd: process.execPath,
     args: [join(ROOT, "scripts", "bench", "stub_upstream.mjs"), String(stubPort)],
-    env: { ...env, BENCH_SLOW_GAP_MS: String(GAP_MS) },
+    env: {
+      ...env,
+      BENCH_SLOW_GAP_MS: String(GAP_MS),
+      BENCH_CODEX_TOKEN: CODEX_TOKEN,
+      BENCH_CODEX_ACCOUNT: CODEX_ACCOUNT,
+    },
     port: stubPort,
     log: join(tmp, "stub.log"),
   });
@@ -221,6 +258,16 @@ async function main() {
       spec: (p) => ccmuxNodeSpec(paths, "ccmux-openai", "openai", p),
       grid: true,
     },
+    {
+      name: "ccmux-codex",
+      spec: (p) => ccmuxNodeSpec(paths, "ccmux-codex", "codex", p),
+      grid: true,
+    },
+    {
+      name: "ccmux-responses",
+      spec: (p) => ccmuxNodeSpec(paths, "ccmux-responses", "responses", p),
+      grid: true,
+    },
   ];
   if (!noDeno) {
     defs.push({
@@ -230,6 +277,10 @@ async function main() {
     });
   }
   if (ccrCli) defs.push({ name: "ccr", spec: (p) => ccrSpec(paths, p), grid: true });
+  if (ONLY) {
+    for (let i = defs.length - 1; i >= 0; i--) if (!ONLY.has(defs[i].name)) defs.splice(i, 1);
+    results.notes.push(`BENCH_ONLY: only ${defs.map((d) => d.name).join(", ")} were run.`);
+  }
 
   const running = new Map<string, Proc | null>();
   for (const d of defs) {
@@ -345,6 +396,7 @@ async function main() {
     const p = running.get(name);
     const c0 = p ? cpuTicks(p.pid) : 0;
     const s0 = cpuTicks(stub.pid);
+    const n0 = await stubConnections(stubPort);
     let last = c0;
     const poll = p
       ? setInterval(() => {
@@ -379,6 +431,8 @@ async function main() {
       else if ((await healthStatus(p.port)) !== 200) died = true;
     }
     const s1 = cpuTicks(stub.pid);
+    // Less the second stats query's own connection.
+    const newConns = (await stubConnections(stubPort)) - n0 - 1;
     if (died) {
       log(`${name} exited after ${size} ${stream ? "stream" : "json"} c=${conns}; restarting it`);
       await restart(name);
@@ -388,6 +442,7 @@ async function main() {
       died,
       cpuUs: p ? ((last - c0) * 1e6) / CLK_TCK : NaN,
       stubUs: ((s1 - s0) * 1e6) / CLK_TCK,
+      newConns,
     };
   };
 
@@ -425,7 +480,7 @@ async function main() {
           log(results.unavailable[d.name]);
           continue;
         }
-        const { r, cpuUs, stubUs, died } = m;
+        const { r, cpuUs, stubUs, died, newConns } = m;
         const cell: Cell = {
           round,
           proxy: d.name,
@@ -438,6 +493,8 @@ async function main() {
           p99Ms: r.p99_us / 1000,
           cpuUsPerReq: r.requests ? cpuUs / r.requests : NaN,
           stubCpuUsPerReq: r.requests ? stubUs / r.requests : NaN,
+          // For direct the stub's connections are the driver's own, not a proxy's.
+          upstreamConnsPerReq: d.name !== "direct" && r.requests ? newConns / r.requests : NaN,
           errors: errorsOf(r),
           exited: died,
         };
@@ -517,6 +574,7 @@ async function main() {
       driver,
       files,
       durationS: QUICK ? 2 : 5,
+      only: ONLY,
       log,
     });
   }
