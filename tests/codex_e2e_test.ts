@@ -231,6 +231,29 @@ describe("Anthropic SDK through ccmux to the Codex backend", () => {
     }
   });
 
+  test("non-streaming answers leave the upstream connection reusable", async () => {
+    // The collector has its message at response.completed; the body's end comes after it, and
+    // cutting the body there would cost a new connection (a TLS handshake) per request.
+    const stub = await startCodexStub();
+    const ccmux = await startCcmux(codexConfig(stub.baseUrl), { tokens: codexTokens(stub) });
+    try {
+      const client = new Anthropic({ baseURL: ccmux.url, apiKey: "client-key", maxRetries: 0 });
+      for (let i = 0; i < 3; i++) {
+        const msg = await client.messages.create({
+          model: "claude-sonnet-5",
+          max_tokens: 100,
+          messages: [{ role: "user", content: `hi ${i}` }],
+        });
+        assert.equal(msg.content[0].type, "text");
+      }
+      assert.equal(stub.requests.length, 3);
+      assert.equal(stub.connections, 1, "one keep-alive connection for three answers");
+    } finally {
+      await ccmux.close();
+      await stub.close();
+    }
+  });
+
   test("a Claude Code request passes through and its stream comes back", async () => {
     const stub = await startCodexStub();
     const ccmux = await startCcmux(codexConfig(stub.baseUrl), { tokens: codexTokens(stub) });

@@ -10,6 +10,7 @@ import { codexEvents, startCodexStub } from "./helpers/codex_stub.ts";
 import { startUpstreamStub, type StubEvent } from "./helpers/upstream_stub.ts";
 import { startCcmux } from "./helpers/ccmux_server.ts";
 import type { TokenSource } from "../src/proxy/provider.ts";
+import { mayHaveForeignThinking } from "../src/proxy/foreign_thinking.ts";
 
 type Obj = Record<string, unknown>;
 
@@ -267,4 +268,16 @@ base_url = "${anthropic.url}"
       await anthropic.close();
     }
   });
+});
+
+test("the foreign-signature search: a marker must open a JSON string", () => {
+  const has = (text: string) => mayHaveForeignThinking(new TextEncoder().encode(text));
+  assert.equal(has('{"signature":"openai:gAAAAB-x"}'), true);
+  assert.equal(has('{"signature":"gAAAAB-bare-fernet"}'), true);
+  // The same letters inside a string (image data, prose) are no marker.
+  assert.equal(has('{"data":"iVBORgAAAAopenai:x","text":"see openai: docs"}'), false);
+  assert.equal(has('{"text":"xopenai:y"} openai:'), false);
+  assert.equal(has(""), false);
+  // A marker after a false hit is still found.
+  assert.equal(has('{"a":"xgAAAA","b":"gAAAA1"}'), true);
 });

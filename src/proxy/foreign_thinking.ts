@@ -10,13 +10,23 @@ import type { AnthropicBlock, AnthropicMessageParam } from "../translate/types.t
 
 type Obj = Record<string, unknown>;
 
-/** The start of a JSON string holding an OpenAI-family signature (prefixed, or a bare Fernet). */
-const MARKERS = [Buffer.from('"openai:'), Buffer.from('"gAAAA')];
+/**
+ * The start of a JSON string holding an OpenAI-family signature (prefixed, or a bare Fernet),
+ * searched without its opening quote: `"` is the commonest byte of JSON, so a needle starting
+ * with it makes the search stop at nearly every string; the quote is checked at each hit.
+ */
+const MARKERS = [Buffer.from("openai:"), Buffer.from("gAAAA")];
+const QUOTE = 0x22;
 
 /** True when `raw` may hold a thinking block of another family than Anthropic's. */
 export function mayHaveForeignThinking(raw: Uint8Array): boolean {
   const buf = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-  return MARKERS.some((m) => buf.includes(m));
+  for (const m of MARKERS) {
+    for (let at = buf.indexOf(m); at !== -1; at = buf.indexOf(m, at + 1)) {
+      if (at > 0 && buf[at - 1] === QUOTE) return true;
+    }
+  }
+  return false;
 }
 
 /**

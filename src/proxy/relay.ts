@@ -242,27 +242,37 @@ export function collectBody(res: Response, c: Collecting): Promise<void> {
   const { src } = body;
   return new Promise((resolve) => {
     let over = false;
-    const stop = (cancel: boolean) => {
+    let drain: ReturnType<typeof setTimeout> | undefined;
+    const stop = () => {
       if (over) return;
       over = true;
-      if (cancel) src.cancel();
       resolve();
+    };
+    const ended = () => {
+      if (drain !== undefined) clearTimeout(drain);
     };
     src.start({
       data(chunk) {
         if (over) return;
         c.push(chunk);
-        if (c.done) stop(true);
+        if (!c.done) return;
+        stop();
+        // The answer is whole; read the rest of the body (no more than DRAIN_MS) rather than
+        // cutting it, so the upstream connection stays reusable.
+        drain = setTimeout(() => src.cancel(), DRAIN_MS);
+        (drain as { unref?: () => void }).unref?.();
       },
       end() {
+        ended();
         if (over) return;
         c.end();
-        stop(false);
+        stop();
       },
       error(e) {
+        ended();
         if (over) return;
         c.error(e);
-        stop(false);
+        stop();
       },
     });
   });

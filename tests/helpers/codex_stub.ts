@@ -40,6 +40,8 @@ export interface CodexStub {
   token: string;
   accountId: string;
   requests: CodexRecorded[];
+  /** TCP connections accepted so far (keep-alive reuse shows as fewer than requests). */
+  readonly connections: number;
   reply(h: CodexHandler | CodexReply): void;
   close(): Promise<void>;
 }
@@ -346,9 +348,14 @@ export async function startCodexStub(
       send(res, reply, index).catch(() => res.destroy());
     });
   });
+  let connections = 0;
+  server.on("connection", () => connections++);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
   return {
+    get connections() {
+      return connections;
+    },
     baseUrl: api === "public"
       ? `http://127.0.0.1:${port}/v1`
       : `http://127.0.0.1:${port}/backend-api/codex`,
