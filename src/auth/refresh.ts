@@ -8,9 +8,10 @@ import type { TokenFile, TokenRecord } from "./types.ts";
 import {
   accountProblem,
   type FileIdentity,
+  openTokenStore,
   sameIdentity,
   TokenFileError,
-  TokenStore,
+  type TokenStore,
 } from "./token_store.ts";
 import { LockFileError, LockTimeoutError } from "./lock.ts";
 import { type ResolvedOAuth, resolveOAuth } from "./kinds.ts";
@@ -98,7 +99,7 @@ export class TokenManager {
     this.#report = opts.report;
     const report = opts.report;
     this.store = opts.store ??
-      new TokenStore(opts.config.auth.token_file, {
+      openTokenStore(opts.config, {
         warn: report ? (m) => report("warn", m) : undefined,
       });
     this.#fetch = opts.fetch ?? ((input, init) => fetch(input, init));
