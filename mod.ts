@@ -29,7 +29,7 @@ export { type Candidate, type RouteDecision, RouteError } from "./src/proxy/rout
 export { estimateInputTokens } from "./src/proxy/estimate.ts";
 
 /** The token file (0600, atomic, locked across processes) and single-flight refresh. */
-export { TokenFileError, TokenStore } from "./src/auth/token_store.ts";
+export { openTokenStore, TokenFileError, TokenStore } from "./src/auth/token_store.ts";
 export { LoginRequiredError, TokenManager } from "./src/auth/refresh.ts";
 export type { TokenFile, TokenRecord } from "./src/auth/types.ts";
 

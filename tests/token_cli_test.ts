@@ -1,6 +1,7 @@
 // `ccmux token`, `status` and `logout` as child processes against the stub OAuth server:
 // cross-process single refresh, SIGKILL while holding the lock or mid-write, corrupt files,
-// dead refresh tokens, network failures, output formats, revocation.
+// dead refresh tokens, network failures, output formats, revocation. The cross-process tests run
+// on both stores (the plain file and the encrypted one).
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -27,18 +28,21 @@ import { type OAuthStub, startOAuthStub } from "./helpers/oauth_stub.ts";
 import { assertNoSecrets, record, writeSetup } from "./helpers/token_files.ts";
 import { startRedirectStub } from "./helpers/redirect_stub.ts";
 import type { TokenFile } from "../src/auth/types.ts";
+import { assertNoTokensIn, readDoc, type Store, STORES, useEncrypted } from "./helpers/sealed.ts";
 
 const T = 90_000; // child processes on a busy 2-core machine: generous
 
 async function setup(
   doc: (stub: OAuthStub) => TokenFile,
   oauth: Record<string, Record<string, string>> = {},
+  store: Store = "file",
 ) {
   const stub = await startOAuthStub();
   const h = tempHome();
   const d = doc(stub);
   const files = writeSetup(h.dir, stub.tokenUrl, d, oauth);
-  const env = baseEnv(h.dir);
+  const sealed = store === "encrypted" ? await useEncrypted(files) : undefined;
+  const env = baseEnv(h.dir, sealed?.env);
   const secrets = () => [
     ...stub.issued,
     ...Object.values(d).flatMap((r) => [r.access_token, r.refresh_token]),
@@ -50,6 +54,12 @@ async function setup(
     env,
     ...files,
     secrets,
+    /** The token file's accounts (decrypted on the encrypted store). */
+    read: () => readDoc(files.tokens, sealed?.key),
+    /** On the encrypted store: no token in the file, in clear or encoded. */
+    assertSealed: () => {
+      if (sealed) assertNoTokensIn(files.tokens, secrets());
+    },
     cleanup: async () => {
       await stub.close();
       h.cleanup();
@@ -70,87 +80,110 @@ const tokenDirFiles = (home: string) => readdirSync(home).filter((n) => !n.start
 
 const cli = (args: string[], env: Record<string, string>) => runCli(args, { env, timeoutMs: T });
 
-describe("ccmux token across processes", { timeout: 300_000 }, () => {
-  test("10 processes at once on an expired token: one refresh, same token for all", async () => {
-    const s = await setup((stub) => ({ "claude-max": record("claude-max", stub.seed(), -60) }));
-    try {
-      s.stub.setDelay(300); // widen the window in which the processes overlap
-      const results = await Promise.all(
-        Array.from({ length: 10 }, () => cli(["token", "claude-max"], s.env)),
+for (const store of STORES) {
+  describe(`ccmux token across processes (store ${store})`, { timeout: 300_000 }, () => {
+    test("10 processes at once on an expired token: one refresh, same token for all", async () => {
+      const s = await setup(
+        (stub) => ({ "claude-max": record("claude-max", stub.seed(), -60) }),
+        {},
+        store,
       );
-      for (const r of results) {
-        assert.equal(r.code, 0, "a process failed (stderr withheld: may not show tokens)");
-        assertNoSecrets(r.stderr, s.secrets());
+      try {
+        s.stub.setDelay(300); // widen the window in which the processes overlap
+        const results = await Promise.all(
+          Array.from({ length: 10 }, () => cli(["token", "claude-max"], s.env)),
+        );
+        for (const r of results) {
+          assert.equal(r.code, 0, "a process failed (stderr withheld: may not show tokens)");
+          assertNoSecrets(r.stderr, s.secrets());
+        }
+        assert.equal(s.stub.refreshCount, 1);
+        assert.equal(s.stub.tokenRequests.length, 1);
+        const printed = new Set(results.map((r) => r.stdout));
+        assert.equal(printed.size, 1);
+        assert.equal([...printed][0], `${s.stub.issued[0]}\n`);
+        const doc = await s.read();
+        assert.equal(doc["claude-max"].access_token, s.stub.issued[0]);
+        assert.equal(statSync(s.tokens).mode & 0o777, 0o600);
+        s.assertSealed();
+        assert.deepEqual(tokenDirFiles(s.home), ["config.toml", "oauth_tokens.json"]);
+      } finally {
+        await s.cleanup();
       }
-      assert.equal(s.stub.refreshCount, 1);
-      assert.equal(s.stub.tokenRequests.length, 1);
-      const printed = new Set(results.map((r) => r.stdout));
-      assert.equal(printed.size, 1);
-      assert.equal([...printed][0], `${s.stub.issued[0]}\n`);
-      const doc = JSON.parse(readFileSync(s.tokens, "utf8"));
-      assert.equal(doc["claude-max"].access_token, s.stub.issued[0]);
-      assert.equal(statSync(s.tokens).mode & 0o777, 0o600);
-      assert.deepEqual(tokenDirFiles(s.home), ["config.toml", "oauth_tokens.json"]);
-    } finally {
-      await s.cleanup();
-    }
-  });
+    });
 
-  test("SIGKILL while holding the lock: file intact, the next command proceeds", async () => {
-    const s = await setup((stub) => ({ "claude-max": record("claude-max", stub.seed(), -60) }));
-    try {
-      const before = readFileSync(s.tokens, "utf8");
-      const child = startCli(["token", "claude-max"], {
-        env: { ...s.env, CCMUX_TEST_HOLD_LOCK_MS: "120000" },
-      });
-      child.stdin!.end();
-      const done = collect(child, T);
-      await waitForLine(child, /holding the token file lock/, T);
-      child.kill("SIGKILL");
-      const killed = await done;
-      assert.equal(killed.signal, "SIGKILL");
-      assert.equal(readFileSync(s.tokens, "utf8"), before);
-      assert.equal(s.stub.refreshCount, 0);
-      // The lock file names a dead PID: taken over at once (not after the 30 s wait).
-      const next = await cli(["token", "claude-max"], { ...s.env, CCMUX_LOCK_TIMEOUT_MS: "5000" });
-      assert.equal(next.code, 0);
-      assert.equal(next.stdout, `${s.stub.issued[0]}\n`);
-      assert.equal(s.stub.refreshCount, 1);
-    } finally {
-      await s.cleanup();
-    }
-  });
+    test("SIGKILL while holding the lock: file intact, the next command proceeds", async () => {
+      const s = await setup(
+        (stub) => ({ "claude-max": record("claude-max", stub.seed(), -60) }),
+        {},
+        store,
+      );
+      try {
+        const before = readFileSync(s.tokens, "utf8");
+        const child = startCli(["token", "claude-max"], {
+          env: { ...s.env, CCMUX_TEST_HOLD_LOCK_MS: "120000" },
+        });
+        child.stdin!.end();
+        const done = collect(child, T);
+        await waitForLine(child, /holding the token file lock/, T);
+        child.kill("SIGKILL");
+        const killed = await done;
+        assert.equal(killed.signal, "SIGKILL");
+        assert.equal(readFileSync(s.tokens, "utf8"), before);
+        assert.equal(s.stub.refreshCount, 0);
+        // The lock file names a dead PID: taken over at once (not after the 30 s wait).
+        const next = await cli(["token", "claude-max"], {
+          ...s.env,
+          CCMUX_LOCK_TIMEOUT_MS: "5000",
+        });
+        assert.equal(next.code, 0);
+        assert.equal(next.stdout, `${s.stub.issued[0]}\n`);
+        assert.equal(s.stub.refreshCount, 1);
+        s.assertSealed();
+      } finally {
+        await s.cleanup();
+      }
+    });
 
-  test("SIGKILL mid-write: old file intact, temp file cleaned up, the next command proceeds", async () => {
-    const s = await setup((stub) => ({
-      "claude-max": record("claude-max", stub.seed(), -60),
-      "other": record("other", stub.seed(), 3600),
-    }));
-    try {
-      const before = readFileSync(s.tokens, "utf8");
-      // logout writes the file without spending a refresh token; hold it after the temp file
-      // is written and fsynced, before the rename.
-      const child = startCli(["logout", "other"], {
-        env: { ...s.env, CCMUX_TEST_HOLD_WRITE_MS: "120000" },
-      });
-      child.stdin!.end();
-      const done = collect(child, T);
-      await waitForLine(child, /holding a written temp file/, T);
-      child.kill("SIGKILL");
-      await done;
-      assert.equal(readFileSync(s.tokens, "utf8"), before);
-      assert.equal(s.stub.revocations.length, 0);
-      const next = await cli(["token", "claude-max"], { ...s.env, CCMUX_LOCK_TIMEOUT_MS: "5000" });
-      assert.equal(next.code, 0);
-      assert.equal(next.stdout, `${s.stub.issued[0]}\n`);
-      const doc = JSON.parse(readFileSync(s.tokens, "utf8"));
-      assert.ok(doc.other, "the killed logout did not happen");
-      assert.deepEqual(tokenDirFiles(s.home), ["config.toml", "oauth_tokens.json"]);
-    } finally {
-      await s.cleanup();
-    }
+    test("SIGKILL mid-write: old file intact, temp file cleaned up, the next command proceeds", async () => {
+      const s = await setup(
+        (stub) => ({
+          "claude-max": record("claude-max", stub.seed(), -60),
+          "other": record("other", stub.seed(), 3600),
+        }),
+        {},
+        store,
+      );
+      try {
+        const before = readFileSync(s.tokens, "utf8");
+        // logout writes the file without spending a refresh token; hold it after the temp file
+        // is written and fsynced, before the rename.
+        const child = startCli(["logout", "other"], {
+          env: { ...s.env, CCMUX_TEST_HOLD_WRITE_MS: "120000" },
+        });
+        child.stdin!.end();
+        const done = collect(child, T);
+        await waitForLine(child, /holding a written temp file/, T);
+        child.kill("SIGKILL");
+        await done;
+        assert.equal(readFileSync(s.tokens, "utf8"), before);
+        assert.equal(s.stub.revocations.length, 0);
+        const next = await cli(["token", "claude-max"], {
+          ...s.env,
+          CCMUX_LOCK_TIMEOUT_MS: "5000",
+        });
+        assert.equal(next.code, 0);
+        assert.equal(next.stdout, `${s.stub.issued[0]}\n`);
+        const doc = await s.read();
+        assert.ok(doc.other, "the killed logout did not happen");
+        assert.deepEqual(tokenDirFiles(s.home), ["config.toml", "oauth_tokens.json"]);
+        s.assertSealed();
+      } finally {
+        await s.cleanup();
+      }
+    });
   });
-});
+}
 
 describe("file and folder permissions (as ssh)", { timeout: 300_000 }, () => {
   const posix = process.platform !== "win32";

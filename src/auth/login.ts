@@ -22,7 +22,7 @@ import {
   startCallbackServer,
 } from "./callback_server.ts";
 import { parsePasted, readLines } from "./paste_input.ts";
-import { TokenStore } from "./token_store.ts";
+import { openTokenStore } from "./token_store.ts";
 
 export { LoginError } from "./pkce_flow.ts";
 
@@ -65,7 +65,7 @@ export function resolveForLogin(config: Config, id: string): ResolvedOAuth {
 export async function login(opts: LoginOptions): Promise<LoginResult> {
   const resolved = resolveForLogin(opts.config, opts.id);
   // An unusable token file fails now, before the user signs in for nothing.
-  await new TokenStore(opts.config.auth.token_file).read();
+  await openTokenStore(opts.config).read();
   const fetchFn = opts.fetch ?? fetch;
   const session = await startSession(resolved, fetchFn).catch((e) => {
     throw new LoginError(describeError(e));
@@ -243,8 +243,8 @@ async function finish(opts: LoginOptions, s: PkceSession, reply: Reply): Promise
 
 /** Stores a fresh sign-in's record: it replaces this account's record only. */
 export async function saveAccount(config: Config, id: string, record: TokenRecord): Promise<void> {
-  await new TokenStore(config.auth.token_file).update((doc) => {
-    doc[id] = record;
+  await openTokenStore(config).update((doc) => {
+    doc[id] = record; // a new sign-in replaces this account's record only
   });
 }
 

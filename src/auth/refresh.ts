@@ -8,9 +8,10 @@ import type { TokenFile, TokenRecord } from "./types.ts";
 import {
   accountProblem,
   type FileIdentity,
+  openTokenStore,
   sameIdentity,
   TokenFileError,
-  TokenStore,
+  type TokenStore,
 } from "./token_store.ts";
 import { LockFileError, LockTimeoutError } from "./lock.ts";
 import { type ResolvedOAuth, resolveOAuth } from "./kinds.ts";
@@ -60,7 +61,8 @@ interface Snapshot {
 type Trigger =
   | { type: "expiry" }
   | { type: "force"; seen: string }
-  | { type: "reject"; rejected: string };
+  | { type: "reject"; rejected: string }
+  | { type: "ahead"; withinMs: number };
 
 type Outcome =
   | { ok: TokenRecord }
@@ -98,7 +100,7 @@ export class TokenManager {
     this.#report = opts.report;
     const report = opts.report;
     this.store = opts.store ??
-      new TokenStore(opts.config.auth.token_file, {
+      openTokenStore(opts.config, {
         warn: report ? (m) => report("warn", m) : undefined,
       });
     this.#fetch = opts.fetch ?? ((input, init) => fetch(input, init));
@@ -130,6 +132,32 @@ export class TokenManager {
     const rec = this.#usable(doc, id);
     if (rec.access_token !== rejectedAccessToken) return rec;
     return this.#singleFlight(id, { type: "reject", rejected: rejectedAccessToken });
+  }
+
+  /**
+   * The account's record as the file holds it now (the cached read), without refreshing;
+   * undefined when it is missing, malformed or the file cannot be read. For the background
+   * refresher, which decides from the expiry when to call refreshAhead().
+   */
+  async peek(id: string): Promise<TokenRecord | undefined> {
+    try {
+      const doc = await this.#current();
+      const rec = Object.hasOwn(doc, id) ? doc[id] : undefined;
+      return rec && !accountProblem(rec) ? rec : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Refreshes the account when it expires within `withinMs` (background refresh, off the
+   * request path), through the same single flight, lock and re-read as accessToken(): when
+   * another process refreshed meanwhile, nothing is sent.
+   */
+  async refreshAhead(id: string, withinMs: number): Promise<TokenRecord> {
+    const rec = this.#usable(await this.#reload(), id);
+    if (!rec.refresh_token || !this.#expiringWithin(rec, withinMs)) return rec;
+    return this.#singleFlight(id, { type: "ahead", withinMs });
   }
 
   /** The account's record, or LoginRequiredError: missing, malformed or signed out. */
@@ -254,6 +282,9 @@ export class TokenManager {
       if (trigger.type === "expiry" && !this.#expiring(rec)) return { ok: rec };
       if (trigger.type === "force" && rec.access_token !== trigger.seen) return { ok: rec };
       if (trigger.type === "reject" && rec.access_token !== trigger.rejected) return { ok: rec };
+      if (trigger.type === "ahead" && !this.#expiringWithin(rec, trigger.withinMs)) {
+        return { ok: rec };
+      }
       if (!rec.refresh_token) return { login: `the account '${id}' has no refresh token` };
       const oauth = resolveOAuth(this.#config, id, rec.kind);
       if (!oauth) {
@@ -308,8 +339,12 @@ export class TokenManager {
   }
 
   #expiring(rec: TokenRecord): boolean {
+    return this.#expiringWithin(rec, this.#config.auth.refresh_skew_s * 1000);
+  }
+
+  #expiringWithin(rec: TokenRecord, ms: number): boolean {
     const at = this.#expiresAt(rec);
-    return at !== undefined && at - this.#now() <= this.#config.auth.refresh_skew_s * 1000;
+    return at !== undefined && at - this.#now() <= ms;
   }
 
   #expired(rec: TokenRecord): boolean {

@@ -1,6 +1,8 @@
 // The token file (docs/SECURITY.md, "Token file"): JSON keyed by account ID, 0600 in a 0700
 // folder, replaced atomically, writers serialised in-process and across processes, never
 // overwritten when it cannot be parsed, refused when another user could have written it.
+// What the bytes hold is a codec's business (plain JSON by default; sealed: src/auth/sealed.ts,
+// loaded only when the config asks for it); the lock and the atomic write are the same for all.
 import {
   closeSync,
   fchmodSync,
@@ -13,6 +15,7 @@ import {
 import { basename, dirname, join, resolve } from "node:path";
 import process from "node:process";
 import type { TokenFile, TokenRecord } from "./types.ts";
+import type { AuthConfig } from "../config/types.ts";
 import { acquireLockFile, holderGone, randomHex, withProcessLock } from "./lock.ts";
 
 /** The token file exists but is not a token file; it is left untouched. */
@@ -29,6 +32,84 @@ export interface TokenStoreOptions {
   lockTimeoutMs?: number;
   /** Where a warning goes (a loose file mode that was fixed); default: stderr. */
   warn?: (message: string) => void;
+  /** How the file's text becomes the document and back (default: plain JSON). */
+  codec?: TokenCodec;
+}
+
+/** The two formats of the token file. */
+export type TokenFormat = "file" | "encrypted";
+
+/**
+ * Turns the token file's text into the document and back. decode() throws TokenFileError for
+ * text it cannot use (never quoting it); the store then leaves the file untouched.
+ */
+export interface TokenCodec {
+  readonly format: TokenFormat;
+  decode(path: string, text: string): TokenFile | Promise<TokenFile>;
+  encode(path: string, doc: TokenFile): string | Promise<string>;
+  /** One line for humans about where the key came from (encrypted), once known. */
+  describe?(): string | undefined;
+}
+
+/** Marks a sealed file: the envelope's version field (src/auth/sealed.ts). */
+export const SEALED_MARK = "ccmux_sealed";
+
+/** True when a parsed token file is a sealed envelope rather than accounts. */
+export function isSealedDoc(doc: unknown): doc is Record<string, unknown> {
+  return typeof doc === "object" && doc !== null && !Array.isArray(doc) &&
+    typeof (doc as Record<string, unknown>)[SEALED_MARK] === "number";
+}
+
+/** The claude-code-mux format: pretty JSON keyed by account ID. */
+export const plainCodec: TokenCodec = {
+  format: "file",
+  decode(path, text) {
+    const doc = parseTokenFile(path, text);
+    if (isSealedDoc(doc)) {
+      throw new TokenFileError(
+        path,
+        'it is encrypted but [auth] store is "file"; set store = "encrypted" in [auth], or ' +
+          "run: ccmux tokens migrate --to file",
+      );
+    }
+    return doc;
+  },
+  encode: (_path, doc) => JSON.stringify(doc, null, 2) + "\n",
+};
+
+/** The codec of `[auth] store = "encrypted"`, loaded on first use (WebCrypto, keychains). */
+function lazySealedCodec(auth: AuthConfig, env: Record<string, string | undefined>): TokenCodec {
+  let codec: Promise<TokenCodec> | undefined;
+  let loaded: TokenCodec | undefined;
+  const get = () => codec ??= import("./sealed.ts").then((m) => loaded = m.sealedCodec(auth, env));
+  return {
+    format: "encrypted",
+    decode: async (path, text) => (await get()).decode(path, text),
+    encode: async (path, doc) => (await get()).encode(path, doc),
+    describe: () => loaded?.describe?.(),
+  };
+}
+
+/**
+ * The token store the config asks for: the plain file, or the sealed one (its code is loaded
+ * only then). Every command and serve open it here.
+ */
+export function openTokenStore(
+  config: { auth: AuthConfig },
+  opts: TokenStoreOptions & { env?: Record<string, string | undefined> } = {},
+): TokenStore {
+  const { env, ...rest } = opts;
+  const codec = tokenCodec(config.auth, config.auth.store, env);
+  return new TokenStore(config.auth.token_file, { codec, ...rest });
+}
+
+/** The codec of one format, with `auth`'s key settings (`ccmux tokens migrate` needs both). */
+export function tokenCodec(
+  auth: AuthConfig,
+  format: TokenFormat,
+  env: Record<string, string | undefined> = process.env,
+): TokenCodec {
+  return format === "encrypted" ? lazySealedCodec(auth, env) : plainCodec;
 }
 
 /**
@@ -36,13 +117,14 @@ export interface TokenStoreOptions {
  *
  * @example
  * ```ts
- * const store = new TokenStore(config.auth.token_file);
+ * const store = openTokenStore(config);
  * await store.update((doc) => { delete doc["old-account"]; });
  * ```
  */
 export class TokenStore {
   readonly path: string;
   readonly lockPath: string;
+  readonly codec: TokenCodec;
   #lockTimeoutMs?: number;
   #warn: (message: string) => void;
 
@@ -50,6 +132,7 @@ export class TokenStore {
     this.path = resolve(path);
     this.lockPath = `${this.path}.lock`;
     this.#lockTimeoutMs = opts.lockTimeoutMs;
+    this.codec = opts.codec ?? plainCodec;
     this.#warn = opts.warn ?? ((m) => process.stderr.write(`ccmux: warning: ${m}\n`));
   }
 
@@ -63,8 +146,14 @@ export class TokenStore {
    * replaces the file meanwhile cannot pair new content with an old identity). `identity` is
    * undefined when the file does not exist.
    */
-  // deno-lint-ignore require-await -- async so that errors arrive as rejections, like read()'s
   async readVersioned(): Promise<{ doc: TokenFile; identity?: FileIdentity }> {
+    const raw = this.#readText();
+    if (!raw) return { doc: {} };
+    return { doc: await this.codec.decode(this.path, raw.text), identity: raw.identity };
+  }
+
+  /** The file's text and identity from one open file; undefined when it does not exist. */
+  #readText(): { text: string; identity: FileIdentity } | undefined {
     // Synchronous on purpose: a token file is a few KB on a local disk, and the first
     // asynchronous fs call starts libuv's thread pool (~1–2 ms of `ccmux token`). In serve the
     // TokenManager reads it at most once per change (its cache).
@@ -84,10 +173,27 @@ export class TokenStore {
     } catch (e) {
       if (e instanceof TokenFileError) throw e;
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === "ENOENT") return { doc: {} };
+      if (code === "ENOENT") return undefined;
       throw new TokenFileError(this.path, code ?? String(e));
     }
-    return { doc: parseTokenFile(this.path, text), identity };
+    return { text, identity };
+  }
+
+  /**
+   * The account IDs without decoding secrets (no key needed: a sealed file lists its IDs in
+   * clear); [] when the file is missing or unreadable. For the embedded default config.
+   */
+  peekAccountIds(): string[] {
+    try {
+      const doc = JSON.parse(readFileSync(this.path, "utf8"));
+      if (isSealedDoc(doc)) {
+        return Array.isArray(doc.accounts) ? doc.accounts.filter((a) => typeof a === "string") : [];
+      }
+      if (typeof doc !== "object" || doc === null || Array.isArray(doc)) return [];
+      return Object.keys(doc).filter((k) => typeof doc[k] === "object" && doc[k] !== null);
+    } catch {
+      return [];
+    }
   }
 
   /**
@@ -144,6 +250,43 @@ export class TokenStore {
    * network call so no other process spends the same refresh token).
    */
   update<T>(fn: (doc: TokenFile) => T | Promise<T>): Promise<T> {
+    return this.#locked(async () => {
+      const doc = await this.read();
+      const before = JSON.stringify(doc);
+      const result = await fn(doc);
+      if (JSON.stringify(doc) !== before) {
+        await this.#writeAtomic(await this.codec.encode(this.path, doc));
+      }
+      return result;
+    });
+  }
+
+  /**
+   * Rewrites the file in `target`'s format under both locks (`ccmux tokens migrate`), reading
+   * it with whichever of `target` and `source` its current format is. "missing": no file;
+   * "same": it already is in that format (and `target` could read it); "done": rewritten.
+   */
+  rewriteAs(target: TokenCodec, source: TokenCodec): Promise<"missing" | "same" | "done"> {
+    return this.#locked(async () => {
+      const raw = this.#readText();
+      if (!raw) return "missing";
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(raw.text);
+      } catch {
+        parsed = undefined; // the codec's decode names the error
+      }
+      const current = isSealedDoc(parsed) ? "encrypted" : "file";
+      const from = current === target.format ? target : source;
+      const doc = await from.decode(this.path, raw.text);
+      if (from === target) return "same";
+      await this.#writeAtomic(await target.encode(this.path, doc));
+      return "done";
+    });
+  }
+
+  /** Runs `fn` holding the in-process lock and the lock file (leftovers of dead writers gone). */
+  #locked<T>(fn: () => Promise<T>): Promise<T> {
     return withProcessLock(this.path, async () => {
       await ensureDir(dirname(this.path));
       checkFolder(this.path); // before the lock: another user must not be able to plant it
@@ -151,12 +294,7 @@ export class TokenStore {
       try {
         await testHold("CCMUX_TEST_HOLD_LOCK_MS", "holding the token file lock");
         await this.#removeLeftovers();
-        const doc = await this.read();
-        const before = JSON.stringify(doc);
-        const result = await fn(doc);
-        const after = JSON.stringify(doc, null, 2);
-        if (JSON.stringify(doc) !== before) await this.#writeAtomic(after + "\n");
-        return result;
+        return await fn();
       } finally {
         await release();
       }

@@ -5,7 +5,7 @@ import { CONFIG_FLAG_HELP, parseCommand } from "./args.ts";
 import { CliError, type Io, UsageError } from "./io.ts";
 import { withTokenErrors } from "./token.ts";
 import { loadConfig } from "../config/load.ts";
-import { TokenStore } from "../auth/token_store.ts";
+import { openTokenStore } from "../auth/token_store.ts";
 import { resolveOAuth } from "../auth/kinds.ts";
 import { revokeRecord } from "../auth/revoke.ts";
 import type { TokenRecord } from "../auth/types.ts";
@@ -40,7 +40,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     file: args.values.config as string | undefined,
     lenientEnv: true,
   });
-  const store = new TokenStore(config.auth.token_file);
+  const store = openTokenStore(config, { env: io.env });
   // Read first so a missing account never creates the folder or takes the lock.
   const exists = Object.hasOwn(await withTokenErrors(() => store.read()), id);
   const removed = exists &&

@@ -24,6 +24,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     load: () => import("./env.ts"),
   },
   service: { summary: "print a systemd or launchd service", load: () => import("./service.ts") },
+  tokens: {
+    summary: "convert the token file (tokens migrate --to encrypted|file)",
+    load: () => import("./tokens.ts"),
+  },
 };
 
 const USAGE = `ccmux — a local gateway for Claude Code and other Anthropic-API clients

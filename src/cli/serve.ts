@@ -1,6 +1,7 @@
 // `ccmux serve`: runs the proxy in the foreground. SIGTERM/SIGINT drain in-flight requests (up
 // to 10 s) and exit 0; SIGHUP reloads the config file (an invalid one, or one that would leave
-// a non-loopback listener without server.api_key, is logged and ignored).
+// a non-loopback listener without server.api_key, is logged and ignored). With
+// [auth] background_refresh, OAuth accounts are refreshed before they expire (src/auth/background.ts).
 import { CONFIG_FLAG_HELP, intFlag, parseCommand } from "./args.ts";
 import { CliError, type Io } from "./io.ts";
 import { isLoopbackHost, loadConfig } from "../config/mod.ts";
@@ -8,6 +9,7 @@ import type { Config } from "../config/types.ts";
 import { createApp } from "../proxy/app.ts";
 import type { TokenSource } from "../proxy/provider.ts";
 import { TokenManager } from "../auth/refresh.ts";
+import { startBackgroundRefresh } from "../auth/background.ts";
 import { onSignal, startServer } from "../runtime/serve.ts";
 
 const USAGE = `Usage: ccmux serve [--config FILE] [--host HOST] [--port PORT]
@@ -66,6 +68,19 @@ export async function run(argv: string[], io: Io): Promise<number> {
   let tokens = makeTokens(config);
   const log = batchedWriter(io.err);
   const app = createApp({ config, tokens, log: log.write });
+  // [auth] background_refresh: timers per OAuth account, replaced on every reload.
+  let stopBackground = () => {};
+  const background = (c: Config, t: TokenSource | undefined) => {
+    stopBackground();
+    stopBackground = () => {};
+    if (c.auth.background_refresh && t instanceof TokenManager) {
+      stopBackground = startBackgroundRefresh({
+        tokens: t,
+        config: c,
+        log: (level, m) => app.logger.event(level, m),
+      });
+    }
+  };
   for (const w of config.warnings) {
     if (config.server.log_format === "json") app.logger.event("warn", w);
     else io.err(`ccmux: warning: ${w}\n`);
@@ -104,6 +119,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   // What a reload is checked against: the socket keeps the address it was bound to (host and
   // port changes need a restart), whatever the new file says.
   const bound = server.address;
+  background(config, tokens);
 
   const offHup = onSignal("SIGHUP", () => {
     try {
@@ -123,6 +139,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       if (authChanged || (!tokens && usesOAuth(next))) tokens = makeTokens(next) ?? tokens;
       app.reload(next, tokens);
       config = next;
+      background(next, tokens);
       app.logger.event(
         "info",
         `config reloaded from ${next.path ?? "(embedded default)"}` +
@@ -143,6 +160,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
 
   await stopped;
   offHup();
+  stopBackground();
   app.logger.event("info", "shutting down: finishing in-flight requests (again to stop now)");
   await Promise.race([server.shutdown(DRAIN_MS), hurried]);
   offTerm();

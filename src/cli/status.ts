@@ -3,7 +3,7 @@ import { CONFIG_FLAG_HELP, parseCommand } from "./args.ts";
 import type { Io } from "./io.ts";
 import { withTokenErrors } from "./token.ts";
 import { loadConfig } from "../config/load.ts";
-import { accountProblem, TokenStore } from "../auth/token_store.ts";
+import { accountProblem, openTokenStore } from "../auth/token_store.ts";
 import { resolveOAuth } from "../auth/kinds.ts";
 import type { TokenRecord } from "../auth/types.ts";
 import type { Config } from "../config/types.ts";
@@ -48,7 +48,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     file: args.values.config as string | undefined,
     lenientEnv: true,
   });
-  const store = new TokenStore(config.auth.token_file);
+  const store = openTokenStore(config, { env: io.env });
   const doc = await withTokenErrors(() => store.read());
   const now = Date.now();
   const rows = Object.keys(doc).sort().map((id) => accountStatus(config, id, doc[id], now));

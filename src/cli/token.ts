@@ -4,7 +4,7 @@ import { CONFIG_FLAG_HELP, parseCommand } from "./args.ts";
 import { CliError, type Io, UsageError } from "./io.ts";
 import { exportLine, pickShell } from "./shell.ts";
 import { loadConfig } from "../config/mod.ts";
-import { TokenFileError, TokenStore } from "../auth/token_store.ts";
+import { openTokenStore, TokenFileError, type TokenStore } from "../auth/token_store.ts";
 import { LoginRequiredError, RefreshError, TokenManager } from "../auth/refresh.ts";
 import { LockFileError, LockTimeoutError } from "../auth/lock.ts";
 
@@ -53,7 +53,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     file: args.values.config as string | undefined,
     lenientEnv: true,
   });
-  const store = new TokenStore(config.auth.token_file);
+  const store = openTokenStore(config, { env: io.env });
   const id = await pickAccount(store, args.positionals[0]);
   const rec = await withTokenErrors(() =>
     new TokenManager({ config, store }).accessToken(id, { force: args.values.refresh === true })

@@ -5,6 +5,7 @@ import { join, resolve } from "node:path";
 import { parse, TomlError } from "smol-toml";
 import type { Config, ProviderConfig } from "./types.ts";
 import { ConfigError, validateConfig } from "./validate.ts";
+import { TokenStore } from "../auth/token_store.ts";
 
 type Env = Record<string, string | undefined>;
 
@@ -46,13 +47,9 @@ function defaultProvider(tokenFile: string, env: Env): ProviderConfig {
   return base;
 }
 
+/** Through the token store: a sealed file lists its account IDs in clear (no key needed). */
 function hasAccount(tokenFile: string, id: string): boolean {
-  try {
-    const doc = JSON.parse(readFileSync(tokenFile, "utf8"));
-    return typeof doc === "object" && doc !== null && typeof doc[id] === "object";
-  } catch {
-    return false;
-  }
+  return new TokenStore(tokenFile).peekAccountIds().includes(id);
 }
 
 /** Options for loadConfig. */

@@ -77,6 +77,14 @@ export interface ModelConfig {
 export interface AuthConfig {
   token_file: string;
   refresh_skew_s: number;
+  /** "file": the claude-code-mux JSON file; "encrypted": the same file sealed (AES-256-GCM). */
+  store: "file" | "encrypted";
+  /** Where the encrypted store's key comes from; "auto": the keychain when usable, else env. */
+  key_source: "auto" | "keychain" | "env" | "file";
+  /** With key_source "file" (or "auto" without keychain and CCMUX_TOKEN_KEY): the key's file. */
+  key_file?: string;
+  /** serve refreshes OAuth accounts refresh_skew_s before they expire, off the request path. */
+  background_refresh: boolean;
 }
 
 /** `[oauth.ID]`: overrides of the kind's built-in endpoints. All optional. */

@@ -569,11 +569,31 @@ export function validateConfig(doc: Table, ctx: ValidateContext): Config {
   }
 
   // [auth]
-  const a = c.table(root.auth, "auth", ["token_file", "refresh_skew_s"]);
-  const auth = {
+  const a = c.table(root.auth, "auth", [
+    "token_file",
+    "refresh_skew_s",
+    "store",
+    "key_source",
+    "key_file",
+    "background_refresh",
+  ]);
+  const auth: Config["auth"] = {
     token_file: c.str(a.token_file, "auth.token_file") ?? ctx.defaultTokenFile,
     refresh_skew_s: c.int(a.refresh_skew_s, "auth.refresh_skew_s", 0, 86400) ?? 300,
+    store: (c.str(a.store, "auth.store", { oneOf: ["file", "encrypted"] }) ??
+      "file") as Config["auth"]["store"],
+    key_source: (c.str(a.key_source, "auth.key_source", {
+      oneOf: ["auto", "keychain", "env", "file"],
+    }) ?? "auto") as Config["auth"]["key_source"],
+    key_file: c.str(a.key_file, "auth.key_file"),
+    background_refresh: c.bool(a.background_refresh, "auth.background_refresh") ?? true,
   };
+  if (auth.key_source === "file" && auth.key_file === undefined) {
+    c.fail("auth.key_file", 'missing (key_source = "file" reads the key from this file)');
+  }
+  if (auth.key_file !== undefined && auth.key_file.trim() === "") {
+    c.fail("auth.key_file", "must not be empty");
+  }
 
   // [oauth.ID]
   const oauth: Record<string, OAuthAccountConfig> = {};
