@@ -12,7 +12,7 @@ import {
 import { startOpenAIDevice } from "./device_openai.ts";
 import { type LoginResult, resolveForLogin, saveAccount, toRecord } from "./login.ts";
 import { describeError, LoginError, startSession } from "./pkce_flow.ts";
-import { TokenStore } from "./token_store.ts";
+import { openTokenStore } from "./token_store.ts";
 
 /** The kinds with a device sign-in and how each one starts. */
 const STARTERS: Partial<Record<OAuthKind, DeviceStarter>> = {
@@ -52,7 +52,7 @@ export async function deviceLogin(opts: DeviceLoginOptions): Promise<LoginResult
     );
   }
   // An unusable token file fails now, before the user signs in for nothing.
-  await new TokenStore(opts.config.auth.token_file).read();
+  await openTokenStore(opts.config).read();
   let tokens;
   try {
     const session = await startSession(resolved, opts.fetch ?? fetch);
