@@ -13,10 +13,9 @@
 // the caller can answer with its status and fail over; after it, the stream ends with an
 // Anthropic `error` event.
 import { AnthropicStreamWriter, type BlockHandle, SseSink } from "./anthropic_writer.ts";
-import type { ChunkTransform } from "./chunk_transform.ts";
+import { SseReaderTransform } from "./chunk_transform.ts";
 import { brokenStream, failureOf, type UpstreamFailure } from "./failure.ts";
 import { stopReason, textOf, usageOf } from "./response.ts";
-import { SseParser } from "./sse.ts";
 import type { AnthropicUsage, OpenAIChatChunk, OpenAIResponseToolCall } from "./types.ts";
 
 export interface ChatStreamOptions {
@@ -224,49 +223,9 @@ export class ChatReader {
  * Anthropic `error` event; an upstream that just stops (no finish_reason, no [DONE]) after
  * content still gets message_delta and message_stop.
  */
-export class ChatStreamTranslator implements ChunkTransform {
-  #sink = new SseSink();
-  #writer: AnthropicStreamWriter;
-  #reader: ChatReader;
-  #parser: SseParser;
-
+export class ChatStreamTranslator extends SseReaderTransform {
   constructor(opts: ChatStreamOptions) {
-    this.#writer = new AnthropicStreamWriter(this.#sink, opts);
-    this.#reader = new ChatReader(this.#writer);
-    this.#parser = new SseParser((data) => this.#reader.data(data));
-  }
-
-  /** True once nothing more will be written (message_stop, an error event, or a failure). */
-  get done(): boolean {
-    return this.#reader.finished;
-  }
-
-  /** True once the first Anthropic byte was produced: from then on failures are error events. */
-  get committed(): boolean {
-    return this.#writer.committed;
-  }
-
-  /** An upstream failure met before the first byte (nothing was or will be written). */
-  get failure(): UpstreamFailure | undefined {
-    return this.#writer.committed ? undefined : this.#reader.failure;
-  }
-
-  push(chunk: Uint8Array): string {
-    if (!this.#reader.finished) this.#parser.push(chunk);
-    return this.#sink.take();
-  }
-
-  end(): string {
-    if (!this.#reader.finished) {
-      this.#parser.end();
-      this.#reader.end();
-    }
-    return this.#sink.take();
-  }
-
-  error(err: unknown): string {
-    this.#reader.abort(err);
-    return this.#sink.take();
+    super(opts, (writer) => new ChatReader(writer));
   }
 }
 

@@ -9,10 +9,9 @@
 // Failures: until the first Anthropic byte is written (`committed`), an upstream failure is
 // only recorded (`failure`), so the caller can answer with its status and fail over; after
 // it, the stream ends with an Anthropic `error` event.
-import { AnthropicStreamWriter, type BlockHandle, SseSink } from "../anthropic_writer.ts";
-import type { ChunkTransform } from "../chunk_transform.ts";
+import type { AnthropicStreamWriter, BlockHandle } from "../anthropic_writer.ts";
+import { SseReaderTransform } from "../chunk_transform.ts";
 import { openaiSignature } from "../signature.ts";
-import { SseParser } from "../sse.ts";
 import type { ToolNames } from "../tool_names.ts";
 import type { AnthropicUsage, StopReason } from "../types.ts";
 import { failureOf, type UpstreamFailure } from "../failure.ts";
@@ -278,48 +277,8 @@ function num(v: unknown): number {
  * client, check `failure`: set while nothing was written, it is the answer to give instead
  * (and `done` is true).
  */
-export class ResponsesStreamTranslator implements ChunkTransform {
-  #sink = new SseSink();
-  #writer: AnthropicStreamWriter;
-  #reader: ResponsesReader;
-  #parser: SseParser;
-
+export class ResponsesStreamTranslator extends SseReaderTransform {
   constructor(opts: ResponsesStreamOptions) {
-    this.#writer = new AnthropicStreamWriter(this.#sink, opts);
-    this.#reader = new ResponsesReader(this.#writer, opts);
-    this.#parser = new SseParser((data) => this.#reader.data(data));
-  }
-
-  /** True once nothing more will be written (message_stop, an error event, or a failure). */
-  get done(): boolean {
-    return this.#reader.finished;
-  }
-
-  /** True once the first Anthropic byte was produced: from then on failures are error events. */
-  get committed(): boolean {
-    return this.#writer.committed;
-  }
-
-  /** An upstream failure met before the first byte (nothing was or will be written). */
-  get failure(): UpstreamFailure | undefined {
-    return this.#writer.committed ? undefined : this.#reader.failure;
-  }
-
-  push(chunk: Uint8Array): string {
-    if (!this.#reader.finished) this.#parser.push(chunk);
-    return this.#sink.take();
-  }
-
-  end(): string {
-    if (!this.#reader.finished) {
-      this.#parser.end();
-      this.#reader.end();
-    }
-    return this.#sink.take();
-  }
-
-  error(err: unknown): string {
-    this.#reader.abort(err);
-    return this.#sink.take();
+    super(opts, (writer) => new ResponsesReader(writer, opts));
   }
 }
