@@ -359,6 +359,6 @@ describe("device poller (injected clock)", () => {
   });
 
   test("the kinds with a device sign-in", () => {
-    assert.deepEqual(deviceKinds(), ["openai"]);
+    assert.deepEqual(deviceKinds().sort(), ["github-copilot", "oidc", "openai"]);
   });
 });

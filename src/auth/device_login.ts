@@ -10,6 +10,7 @@ import {
   pollDevice,
 } from "./device.ts";
 import { startOpenAIDevice } from "./device_openai.ts";
+import { githubClientIdHelp, startGithubDevice, startOidcDevice } from "./device_rfc8628.ts";
 import { type LoginResult, resolveForLogin, saveAccount, toRecord } from "./login.ts";
 import { describeError, LoginError, startSession } from "./pkce_flow.ts";
 import { openTokenStore } from "./token_store.ts";
@@ -17,7 +18,14 @@ import { openTokenStore } from "./token_store.ts";
 /** The kinds with a device sign-in and how each one starts. */
 const STARTERS: Partial<Record<OAuthKind, DeviceStarter>> = {
   openai: startOpenAIDevice,
+  oidc: startOidcDevice,
+  "github-copilot": startGithubDevice,
 };
+
+/** Kinds that sign in with the device flow only: `ccmux login ID` implies --device. */
+export function deviceOnly(kind: OAuthKind): boolean {
+  return kind === "github-copilot";
+}
 
 /** The starter for `kind`, or undefined when the kind has no device sign-in. */
 export function deviceStarter(kind: OAuthKind): DeviceStarter | undefined {
@@ -50,6 +58,9 @@ export async function deviceLogin(opts: DeviceLoginOptions): Promise<LoginResult
       `kind "${resolved.kind}" has no device sign-in (--device works for kind ` +
         `${deviceKinds().map((k) => `"${k}"`).join(", ")})`,
     );
+  }
+  if (resolved.kind === "github-copilot" && !resolved.client_id) {
+    throw new LoginError(githubClientIdHelp(resolved));
   }
   // An unusable token file fails now, before the user signs in for nothing.
   await openTokenStore(opts.config).read();

@@ -1,5 +1,6 @@
 // Built-in OAuth kinds (see docs/OAUTH_SETUP.md) and their resolution against `[oauth.ID]`.
 import type { Config, OAuthAccountConfig, OAuthKind } from "../config/types.ts";
+import { GITHUB_DOMAIN, githubUrls } from "./github_urls.ts";
 
 /** Every endpoint and parameter of one account's OAuth client, after overrides. */
 export interface ResolvedOAuth {
@@ -30,6 +31,12 @@ export interface ResolvedOAuth {
   fixed_ports: number[];
   /** Extra authorize query parameters. */
   authorize_params: Record<string, string>;
+  /** github-copilot: github.com or a GHE.com domain. */
+  domain?: string;
+  /** github-copilot: trade the GitHub token for a Copilot session token (in serve's memory). */
+  copilot_token_exchange?: boolean;
+  /** github-copilot: the token exchange endpoint. */
+  copilot_token_url?: string;
 }
 
 const ANTHROPIC_CLIENT_ID = "9d1c250a-e61b-44d9-88ed-5944d1962f5e";
@@ -80,6 +87,20 @@ const DEFAULTS: Record<OAuthKind, Omit<ResolvedOAuth, "id" | "kind">> = {
       codex_cli_simplified_flow: "true",
     },
   },
+  // GitHub signs in with the device flow only; there is no shared client: the user's (or the
+  // organisation's) own OAuth App, [oauth.ID] client_id. Endpoints follow `domain`.
+  "github-copilot": {
+    client_id: "",
+    ...githubEndpoints(GITHUB_DOMAIN),
+    redirect_uri: "http://localhost:PORT/callback",
+    scopes: ["read:user"],
+    body: "form",
+    refresh_body: "form",
+    fixed_ports: [],
+    authorize_params: {},
+    domain: GITHUB_DOMAIN,
+    copilot_token_exchange: false,
+  },
   "oidc": {
     client_id: "",
     redirect_uri: "http://localhost:PORT/callback",
@@ -96,6 +117,7 @@ export function impliedKind(id: string): OAuthKind | undefined {
   if (id === "claude-max" || id === "anthropic" || id === "claude-pro") return "anthropic";
   if (id === "anthropic-console" || id === "console") return "anthropic-console";
   if (id === "openai" || id === "chatgpt" || id === "codex") return "openai";
+  if (id === "github-copilot" || id === "copilot") return "github-copilot";
   return undefined;
 }
 
@@ -121,7 +143,9 @@ export function resolveOAuth(
   const o: OAuthAccountConfig = config.oauth[id] ?? {};
   const kind = o.kind ?? (isKind(storedKind) ? storedKind : undefined) ?? impliedKind(id);
   if (!kind) return undefined;
-  const d = DEFAULTS[kind];
+  const d = kind === "github-copilot" && o.domain
+    ? { ...DEFAULTS[kind], ...githubEndpoints(o.domain), domain: o.domain }
+    : DEFAULTS[kind];
   return {
     ...d,
     id,
@@ -136,6 +160,24 @@ export function resolveOAuth(
     device_authorization_url: o.device_authorization_url ?? d.device_authorization_url,
     scopes: o.scopes ?? d.scopes,
     issuer: o.issuer ?? d.issuer,
+    ...(kind === "github-copilot"
+      ? {
+        copilot_token_exchange: o.copilot_token_exchange ?? d.copilot_token_exchange,
+        copilot_token_url: o.copilot_token_url ?? d.copilot_token_url,
+      }
+      : {}),
+  };
+}
+
+/** The github-copilot endpoints for a domain (no revocation: GitHub's needs the app's secret). */
+function githubEndpoints(domain: string) {
+  const u = githubUrls(domain);
+  return {
+    authorize_url: u.authorize_url,
+    token_url: u.token_url,
+    revoke_url: undefined,
+    device_authorization_url: u.device_authorization_url,
+    copilot_token_url: u.copilot_token_url,
   };
 }
 

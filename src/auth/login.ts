@@ -55,7 +55,7 @@ export function resolveForLogin(config: Config, id: string): ResolvedOAuth {
   if (!r) {
     throw new LoginError(
       `no OAuth kind is known for account '${id}': add [oauth.${id}] with kind = ` +
-        `"anthropic", "anthropic-console", "openai" or "oidc" to the config`,
+        `"anthropic", "anthropic-console", "openai", "oidc" or "github-copilot" to the config`,
     );
   }
   return r;

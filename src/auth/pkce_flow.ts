@@ -67,7 +67,10 @@ export async function authorizationServer(
     return as;
   }
   const token = checkEndpoint(r.token_url, "token_url");
-  checkEndpoint(r.authorize_url, "authorize_url");
+  // A device-only server (device_authorization_url and token_url) needs no authorize URL.
+  if (r.authorize_url || !r.device_authorization_url) {
+    checkEndpoint(r.authorize_url, "authorize_url");
+  }
   // Without discovery the issuer only matters for id_token `iss` checks (openai sets it).
   const issuer = r.issuer
     ? checkEndpoint(r.issuer, "issuer").href.replace(/\/$/, "")

@@ -39,7 +39,19 @@ const DEAD_CODES = new Set([
   "refresh_token_reused",
   "refresh_token_expired",
   "refresh_token_invalidated",
+  // GitHub
+  "bad_refresh_token",
 ]);
+
+/** A JSON object with a string `error` and no `access_token` (an error, whatever the status). */
+function isErrorBody(text: string): boolean {
+  try {
+    const j = JSON.parse(text);
+    return !!j && typeof j === "object" && typeof j.error === "string" && !("access_token" in j);
+  } catch {
+    return false;
+  }
+}
 
 const TIMEOUT_MS = 30_000;
 
@@ -77,7 +89,12 @@ export async function postRefresh(
     }
     const res = await fetchFn(url, { ...init, headers, body, signal: controller.signal });
     const text = await res.text();
-    captured = { status: res.status, body: text };
+    // GitHub answers token errors with HTTP 200 and an `error` member: taken as the 400 it means.
+    const status = res.status === 200 && isErrorBody(text) ? 400 : res.status;
+    captured = { status, body: text };
+    if (status !== res.status) {
+      return new Response(text, { status, headers: { "content-type": "application/json" } });
+    }
     let patched = text;
     if (res.status === 200) {
       // oauth4webapi requires token_type; the anthropic servers leave it out (it is bearer).

@@ -5,7 +5,7 @@ import { CliError, type Io, UsageError } from "./io.ts";
 import { type Config, loadConfig } from "../config/mod.ts";
 import { configuredAccounts, resolveOAuth } from "../auth/kinds.ts";
 import { login, LoginError, type LoginResult } from "../auth/login.ts";
-import { deviceKinds, deviceLogin, deviceStarter } from "../auth/device_login.ts";
+import { deviceKinds, deviceLogin, deviceOnly, deviceStarter } from "../auth/device_login.ts";
 import { type LineReader, readLines } from "../auth/paste_input.ts";
 import { TokenFileError } from "../auth/token_store.ts";
 import { browserUnavailable, openBrowser } from "../runtime/browser.ts";
@@ -18,16 +18,19 @@ Without ID: the one OAuth account the config names, or claude-max when it names 
 it names several, a terminal is asked which (elsewhere that is a usage error listing them).
 An ID without an [oauth.ID] table uses the kind of that name: claude-max or anthropic
 (Claude Pro/Max), anthropic-console (API key), chatgpt or openai (ChatGPT/Codex).
+A github-copilot account (kind "github-copilot", your own GitHub OAuth App's client_id)
+always signs in with --device.
 
 Flags:
   --no-browser    print the sign-in URL without opening a browser
   --paste         no callback server: paste the code (CODE#STATE) or the final URL
   --device        device sign-in: open a page on any device (a phone) and type the code
-                  shown here; no browser, callback or paste on this machine (kind openai)
+                  shown here; no browser, callback or paste on this machine (kinds openai,
+                  oidc, github-copilot)
   --timeout S     give up after S seconds (default 300; --device: when the code expires)
 ${CONFIG_FLAG_HELP}
 
-On a machine without a browser (SSH), use --device (openai), --paste, or forward the callback port:
+On a machine without a browser (SSH), use --device, --paste, or forward the callback port:
 ssh -L PORT:127.0.0.1:PORT host. See docs/OAUTH_SETUP.md.
 `;
 
@@ -52,7 +55,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   const timeoutS = intFlag(args.values.timeout, "timeout", "login", 1, 86_400);
-  const device = args.values.device === true;
+  let device = args.values.device === true;
   if (device && args.values.paste === true) {
     throw new UsageError("--device and --paste are two different sign-ins: pick one", "login");
   }
@@ -75,6 +78,16 @@ export async function run(argv: string[], io: Io): Promise<number> {
         `or add [oauth.${id}] with a kind to the config`,
       "login",
     );
+  }
+  if (deviceOnly(resolved.kind)) {
+    if (args.values.paste === true) {
+      throw new UsageError(
+        `--paste: account '${id}' is of kind "${resolved.kind}", which signs in with the device ` +
+          "flow only (ccmux login ID)",
+        "login",
+      );
+    }
+    device = true;
   }
   if (device && !deviceStarter(resolved.kind)) {
     const kinds = deviceKinds().map((k) => `"${k}"`).join(", ");

@@ -2,7 +2,7 @@
 // default. claude-code-mux's names are kept; `base_url` in the config always wins.
 
 /** The upstream protocols ccmux speaks: Messages, Chat Completions, Responses. */
-export type Api = "anthropic" | "openai" | "responses";
+export type Api = "anthropic" | "openai" | "responses" | "copilot";
 
 /** A named provider type. */
 export interface Preset {
@@ -45,4 +45,7 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
   // backend (auth_type "oauth", an openai-kind account), or the public API with an API key.
   "codex": { api: "responses", base_url: "https://chatgpt.com/backend-api/codex" },
   "openai-responses": { api: "responses", base_url: "https://api.openai.com/v1" },
+  // GitHub Copilot (auth_type "oauth", a github-copilot account): Claude models through its
+  // /v1/messages, the others through /chat/completions (src/proxy/copilot.ts).
+  "github-copilot": { api: "copilot", base_url: "https://api.githubcopilot.com" },
 };

@@ -3,7 +3,7 @@ import type { Api } from "./presets.ts";
 
 export type LogLevel = "error" | "warn" | "info" | "debug";
 export type AuthType = "apikey" | "oauth" | "passthrough";
-export type OAuthKind = "anthropic" | "anthropic-console" | "openai" | "oidc";
+export type OAuthKind = "anthropic" | "anthropic-console" | "openai" | "oidc" | "github-copilot";
 
 export interface ServerConfig {
   host: string;
@@ -101,6 +101,12 @@ export interface OAuthAccountConfig {
   device_authorization_url?: string;
   scopes?: string[];
   issuer?: string;
+  /** github-copilot: github.com (default) or a GHE.com domain such as company.ghe.com. */
+  domain?: string;
+  /** github-copilot: trade the GitHub token for a short-lived Copilot session token. */
+  copilot_token_exchange?: boolean;
+  /** github-copilot: where that trade happens (default https://api.DOMAIN/copilot_internal/v2/token). */
+  copilot_token_url?: string;
 }
 
 export interface Config {

@@ -11,6 +11,7 @@ import type {
 import { PRESETS } from "./presets.ts";
 import { compileRegex } from "./regex.ts";
 import { checkResponsesProviders } from "./responses_rules.ts";
+import { checkCopilotProviders, copilotAccountKeys } from "./copilot_rules.ts";
 
 /** One problem in a config file. */
 export interface ConfigIssue {
@@ -321,7 +322,7 @@ export interface ValidateContext {
   defaultTokenFile: string;
 }
 
-const OAUTH_KINDS = ["anthropic", "anthropic-console", "openai", "oidc"];
+const OAUTH_KINDS = ["anthropic", "anthropic-console", "openai", "oidc", "github-copilot"];
 
 /** Validates a parsed TOML document; throws ConfigError listing every problem. */
 export function validateConfig(doc: Table, ctx: ValidateContext): Config {
@@ -612,6 +613,9 @@ export function validateConfig(doc: Table, ctx: ValidateContext): Config {
       "device_authorization_url",
       "scopes",
       "issuer",
+      "domain",
+      "copilot_token_exchange",
+      "copilot_token_url",
     ]);
     const url = (k: string) => {
       const v = c.str(ot[k], `${p}.${k}`);
@@ -633,16 +637,23 @@ export function validateConfig(doc: Table, ctx: ValidateContext): Config {
       device_authorization_url: url("device_authorization_url"),
       scopes: c.strList(ot.scopes, `${p}.scopes`),
       issuer: url("issuer"),
+      ...copilotAccountKeys(ot, p, c),
     };
-    if (kind === "oidc" && !oauth[id].issuer && !(oauth[id].authorize_url && oauth[id].token_url)) {
+    const o = oauth[id];
+    if (
+      kind === "oidc" && !o.issuer && !(o.authorize_url && o.token_url) &&
+      !(o.device_authorization_url && o.token_url)
+    ) {
       c.fail(
         `${p}.issuer`,
-        `missing (kind "oidc" needs an issuer, or authorize_url and token_url)`,
+        `missing (kind "oidc" needs an issuer, or authorize_url and token_url, or ` +
+          `device_authorization_url and token_url)`,
       );
     }
   }
 
   checkResponsesProviders(providers, oauth, (path, message) => c.fail(path, message));
+  checkCopilotProviders(providers, oauth, (path, message) => c.fail(path, message));
 
   if (c.issues.length) throw new ConfigError(ctx.file, c.issues);
   return {

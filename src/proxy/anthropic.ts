@@ -15,6 +15,7 @@ import { errorResponse, errorType } from "./errors.ts";
 import { redactSecrets } from "./redact.ts";
 import { upstreamFetch as fetch } from "../runtime/http_client.ts";
 import { mayHaveForeignThinking, withoutForeignThinking } from "./foreign_thinking.ts";
+import type { CredentialPolicy } from "./credential_policy.ts";
 
 const MODEL_KEY = Buffer.from('"model"');
 
@@ -87,6 +88,9 @@ export function upstreamUrl(
 
 /** Speaks Anthropic's Messages API to Anthropic-compatible upstreams. */
 export class AnthropicAdapter implements ProviderAdapter {
+  /** `policy`, when given, replaces the provider's auth_type handling (credentials and base URL). */
+  constructor(readonly policy?: CredentialPolicy) {}
+
   async send(req: UpstreamRequest, cand: Candidate, signal: AbortSignal): Promise<Response> {
     const p = cand.provider;
     const passthrough = p.auth_type === "passthrough"
@@ -95,7 +99,7 @@ export class AnthropicAdapter implements ProviderAdapter {
     const headers = forwardHeaders(req.headers, passthrough, req.rawHeaders);
     applyProviderHeaders(headers, p.headers);
     headers["content-type"] = "application/json";
-    const url = upstreamUrl(p.base_url, req.kind, req.search);
+    let url = upstreamUrl(p.base_url, req.kind, req.search);
     // Thinking of other families (a failover from Codex) is dropped; otherwise byte-exact.
     const cleaned = mayHaveForeignThinking(req.raw) ? withoutForeignThinking(req.body) : undefined;
     const body = cleaned
@@ -115,7 +119,17 @@ export class AnthropicAdapter implements ProviderAdapter {
     const send = () =>
       fetch(url, { method: "POST", headers, body, signal, connectTimeoutMs, idleTimeoutMs });
     let res: Response;
-    if (p.auth_type === "apikey") {
+    if (this.policy) {
+      // Not Anthropic's OAuth: its beta goes, and the policy sets the credential.
+      editBetas(headers, cand.strip_beta_options, apiKeyBetas);
+      res = await this.policy.send(req, cand, (t) => {
+        url = upstreamUrl(t.base, req.kind, req.search);
+        Object.assign(headers, t.headers);
+        applyProviderHeaders(headers, p.headers);
+        credential = t.credential;
+        return send();
+      });
+    } else if (p.auth_type === "apikey") {
       editBetas(headers, cand.strip_beta_options, apiKeyBetas);
       headers["x-api-key"] = credential = p.api_key ?? "";
       res = await send();

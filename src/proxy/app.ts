@@ -89,6 +89,7 @@ export function createApp(opts: AppOptions): CcmuxApp {
     anthropic: new AnthropicAdapter(),
     openai: lazyOpenAI(),
     responses: lazyResponses(),
+    copilot: lazyCopilot(),
     ...opts.adapters,
   };
   const makeState = (config: Config, tokens?: TokenSource, prev?: State): State => ({
@@ -484,6 +485,17 @@ function lazyResponses(): ProviderAdapter {
   return {
     async send(req, cand, signal) {
       loaded ??= import("./responses.ts").then((m) => new m.ResponsesAdapter());
+      return (await loaded).send(req, cand, signal);
+    },
+  };
+}
+
+/** The GitHub Copilot adapter (src/proxy/copilot.ts), imported only when such a provider is used. */
+function lazyCopilot(): ProviderAdapter {
+  let loaded: Promise<ProviderAdapter> | undefined;
+  return {
+    async send(req, cand, signal) {
+      loaded ??= import("./copilot.ts").then((m) => new m.CopilotAdapter());
       return (await loaded).send(req, cand, signal);
     },
   };

@@ -13,6 +13,7 @@ import { redactSecrets } from "./redact.ts";
 import { estimateInputTokens } from "./estimate.ts";
 import { failureResponse, relayTransform } from "./relay.ts";
 import { applyProviderHeaders, clientCredential } from "./headers.ts";
+import type { CredentialPolicy } from "./credential_policy.ts";
 import { takeRawBody, upstreamFetch } from "../runtime/http_client.ts";
 import { anthropicToOpenAI } from "../translate/request.ts";
 import { ChatJsonWriter } from "../translate/chat_json.ts";
@@ -42,6 +43,9 @@ export class OpenAIAdapter implements ProviderAdapter {
   /** Reuses the JSON text of tools and messages sent before (src/translate/chat_json.ts). */
   #json = new ChatJsonWriter();
 
+  /** `policy`, when given, replaces the provider's auth_type handling (credentials and base URL). */
+  constructor(readonly policy?: CredentialPolicy) {}
+
   async send(req: UpstreamRequest, cand: Candidate, signal: AbortSignal): Promise<Response> {
     // A malformed request is refused (InvalidRequestError → 400), never quietly rewritten.
     validateRequest(req.body, req.kind);
@@ -64,7 +68,7 @@ export class OpenAIAdapter implements ProviderAdapter {
     applyProviderHeaders(headers, p.headers);
     headers["content-type"] = "application/json";
     headers["accept"] = stream ? "text/event-stream" : "application/json";
-    const url = `${p.base_url}/chat/completions`;
+    let url = `${p.base_url}/chat/completions`;
     const timeouts = req.config.server.timeouts;
 
     // apikey → the provider's key; passthrough → the client's own (never ccmux's server key);
@@ -75,7 +79,15 @@ export class OpenAIAdapter implements ProviderAdapter {
       if (cred) headers["authorization"] = `Bearer ${cred}`;
       return post(url, headers, this.#json.stringify(chat), signal, timeouts);
     };
-    let res = p.auth_type === "oauth"
+    let res = this.policy
+      ? await this.policy.send(req, cand, (t) => {
+        url = `${t.base}/chat/completions`;
+        Object.assign(headers, t.headers);
+        applyProviderHeaders(headers, p.headers);
+        credential = t.credential;
+        return post(url, headers, this.#json.stringify(chat), signal, timeouts);
+      })
+      : p.auth_type === "oauth"
       ? await sendWithOAuth(req, p, (record) => send(record.api_key ?? record.access_token))
       : await send(
         p.auth_type === "apikey"
