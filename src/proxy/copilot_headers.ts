@@ -6,7 +6,9 @@ type Obj = Record<string, unknown>;
 /**
  * "user" when the conversation's last turn is a person's, "agent" otherwise: the last user or
  * assistant message (a trailing role "system" message, which Claude Code sends, is not a turn)
- * is an assistant message, or a user message made only of tool_result blocks.
+ * is an assistant message, or a user message of tool_result blocks only — besides which Claude
+ * Code may add text blocks that are nothing but a `<system-reminder>…</system-reminder>` (its
+ * own notes, not the person's words), which do not make it a person's turn.
  */
 export function initiator(body: Obj): "user" | "agent" {
   const messages = Array.isArray(body.messages) ? body.messages as unknown[] : [];
@@ -17,12 +19,21 @@ export function initiator(body: Obj): "user" | "agent" {
     if (m.role !== "user") continue;
     const c = m.content;
     if (!Array.isArray(c) || c.length === 0) return "user";
-    const onlyResults = c.every((b) =>
-      b && typeof b === "object" && (b as Obj).type === "tool_result"
-    );
-    return onlyResults ? "agent" : "user";
+    let results = 0;
+    for (const b of c) {
+      const block = b as Obj | null;
+      if (block?.type === "tool_result") results++;
+      else if (!isSystemReminder(block)) return "user";
+    }
+    return results > 0 ? "agent" : "user";
   }
   return "user";
+}
+
+const REMINDER = /^\s*<system-reminder>[\s\S]*<\/system-reminder>\s*$/;
+
+function isSystemReminder(block: Obj | null): boolean {
+  return block?.type === "text" && typeof block.text === "string" && REMINDER.test(block.text);
 }
 
 /** True when any message holds an image (also inside a tool result). */
