@@ -24,6 +24,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     load: () => import("./env.ts"),
   },
   service: { summary: "print a systemd or launchd service", load: () => import("./service.ts") },
+  usage: {
+    summary: "requests and tokens per day, provider, model and account",
+    load: () => import("./usage.ts"),
+  },
 };
 
 const USAGE = `ccmux — a local gateway for Claude Code and other Anthropic-API clients

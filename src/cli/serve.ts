@@ -9,6 +9,9 @@ import { createApp } from "../proxy/app.ts";
 import type { TokenSource } from "../proxy/provider.ts";
 import { TokenManager } from "../auth/refresh.ts";
 import { onSignal, startServer } from "../runtime/serve.ts";
+import { QuotaBook } from "../quota/book.ts";
+import { UsageBook } from "../quota/usage.ts";
+import { loadState, quotaToJson, STATE_VERSION, stateDir, StateWriter } from "../quota/state.ts";
 
 const USAGE = `Usage: ccmux serve [--config FILE] [--host HOST] [--port PORT]
 
@@ -65,7 +68,17 @@ export async function run(argv: string[], io: Io): Promise<number> {
       : undefined;
   let tokens = makeTokens(config);
   const log = batchedWriter(io.err);
-  const app = createApp({ config, tokens, log: log.write });
+  // Quota windows and usage records from the last run; saved every few seconds and on exit.
+  const dir = stateDir(config.home);
+  const saved = loadState(dir);
+  const quota = new QuotaBook(saved.quota);
+  const usage = new UsageBook(saved.usage);
+  const app = createApp({ config, tokens, log: log.write, quota, usage });
+  for (const p of saved.problems) app.logger.event("warn", `state folder ${dir}: ${p} (ignored)`);
+  const writer = new StateWriter(dir, [
+    { name: "quota.json", version: () => quota.version, json: () => quotaJson(quota) },
+    { name: "usage.json", version: () => usage.version, json: () => usageJson(usage) },
+  ], (m) => app.logger.event("warn", m));
   for (const w of config.warnings) {
     if (config.server.log_format === "json") app.logger.event("warn", w);
     else io.err(`ccmux: warning: ${w}\n`);
@@ -140,6 +153,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     app.logger.event("info", `ccmux listening on ${url}`, { url });
     log.flush();
   } else io.err(`ccmux listening on ${url}\n`);
+  writer.start();
 
   await stopped;
   offHup();
@@ -147,8 +161,17 @@ export async function run(argv: string[], io: Io): Promise<number> {
   await Promise.race([server.shutdown(DRAIN_MS), hurried]);
   offTerm();
   offInt();
+  await writer.close();
   log.flush();
   return 0;
+}
+
+function quotaJson(q: QuotaBook) {
+  return { version: STATE_VERSION, providers: q.snapshot().map(quotaToJson) };
+}
+
+function usageJson(u: UsageBook) {
+  return { version: STATE_VERSION, rows: u.rows() };
 }
 
 /**

@@ -119,7 +119,8 @@ export async function dispatch(
   if (plan.exhaustedUntil !== undefined) {
     const until = plan.exhaustedUntil;
     log.status = 429;
-    log.error = `every candidate's usage limit is reached (first reset ${describeReset(until)})`;
+    // The steps name each window and its reset.
+    log.error = `every candidate's usage limit is reached: ${steps.join("; ")}`;
     finish(opts);
     return exhaustedResponse(
       "ccmux: every provider for this model has reached its usage limit",
@@ -237,7 +238,7 @@ export async function dispatch(
       log.status = 429;
       log.error = `every candidate's usage limit is reached (first reset ${
         describeReset(earliest)
-      })`;
+      }): ${steps.join("; ")}`;
       finish(opts);
       const out = exhaustedResponse(
         `ccmux: ${name}'s usage limit${used.window ? ` (${used.window})` : ""} is reached`,
