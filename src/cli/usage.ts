@@ -19,7 +19,7 @@ Flags:
 ${CONFIG_FLAG_HELP}
 `;
 
-export async function run(argv: string[], io: Io): Promise<number> {
+export function run(argv: string[], io: Io): number {
   const args = parseCommand(argv, {
     name: "usage",
     usage: USAGE,
