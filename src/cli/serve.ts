@@ -159,9 +159,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
   offHup();
   app.logger.event("info", "shutting down: finishing in-flight requests (again to stop now)");
   await Promise.race([server.shutdown(DRAIN_MS), hurried]);
+  // Saved while the signal handlers are still in place (a runtime's default action must not
+  // cut the write short).
+  await writer.close();
   offTerm();
   offInt();
-  await writer.close();
   log.flush();
   return 0;
 }
