@@ -6,6 +6,15 @@ import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { RequestLog } from "../proxy/log.ts";
 import type { QuotaBook } from "./book.ts";
 
+/** The paths counted by name; any other (a client's typo, a scanner) counts as "other". */
+const PATHS = new Set([
+  "/v1/messages",
+  "/v1/messages/count_tokens",
+  "/v1/models",
+  "/health",
+  "/metrics",
+]);
+
 /** Seconds: from a fast cached answer to a long cold start. */
 const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
@@ -87,7 +96,8 @@ export class Metrics {
   /** Counts one finished request. */
   observe(log: RequestLog): void {
     const provider = log.provider ?? "";
-    this.#requests.inc({ path: log.path, provider, status: String(log.status) });
+    const path = PATHS.has(log.path) ? log.path : "other";
+    this.#requests.inc({ path, provider, status: String(log.status) });
     if (log.provider && log.ttfb_ms !== undefined) {
       this.#latency.observe({ provider }, log.ttfb_ms / 1000);
     }
