@@ -398,8 +398,12 @@ describe("Codex usage limit", () => {
       await second.text();
       assert.equal(stub.requests.length, 1, "the exhausted provider is skipped");
       assert.equal(anthropic.requests.length, 2);
-      const skipped = await ccmux.waitForLog(/skipped \(usage limit until/);
-      assert.match(skipped, /chatgpt skipped \(usage limit until 20\d\d-\d\d-\d\dT/);
+      const skipped = await ccmux.waitForLog(/skipped \(usage limit/);
+      // The skip names the window and its reset.
+      assert.match(
+        skipped,
+        /chatgpt skipped \(usage limit \(primary \(300 min\) window\) until 20\d\d-\d\d-\d\dT/,
+      );
     } finally {
       await ccmux.close();
       await stub.close();

@@ -11,6 +11,9 @@ import type { TokenSource } from "../proxy/provider.ts";
 import { TokenManager } from "../auth/refresh.ts";
 import { startBackgroundRefresh } from "../auth/background.ts";
 import { onSignal, startServer } from "../runtime/serve.ts";
+import { QuotaBook } from "../quota/book.ts";
+import { UsageBook } from "../quota/usage.ts";
+import { loadState, quotaToJson, STATE_VERSION, stateDir, StateWriter } from "../quota/state.ts";
 
 const USAGE = `Usage: ccmux serve [--config FILE] [--host HOST] [--port PORT]
 
@@ -67,7 +70,17 @@ export async function run(argv: string[], io: Io): Promise<number> {
       : undefined;
   let tokens = makeTokens(config);
   const log = batchedWriter(io.err);
-  const app = createApp({ config, tokens, log: log.write });
+  // Quota windows and usage records from the last run; saved every few seconds and on exit.
+  const dir = stateDir(config.home);
+  const saved = loadState(dir);
+  const quota = new QuotaBook(saved.quota);
+  const usage = new UsageBook(saved.usage);
+  const app = createApp({ config, tokens, log: log.write, quota, usage });
+  for (const p of saved.problems) app.logger.event("warn", `state folder ${dir}: ${p} (ignored)`);
+  const writer = new StateWriter(dir, [
+    { name: "quota.json", version: () => quota.version, json: () => quotaJson(quota) },
+    { name: "usage.json", version: () => usage.version, json: () => usageJson(usage) },
+  ], (m) => app.logger.event("warn", m));
   // [auth] background_refresh: timers per OAuth account, replaced on every reload.
   let stopBackground = () => {};
   const background = (c: Config, t: TokenSource | undefined) => {
@@ -157,16 +170,28 @@ export async function run(argv: string[], io: Io): Promise<number> {
     app.logger.event("info", `ccmux listening on ${url}`, { url });
     log.flush();
   } else io.err(`ccmux listening on ${url}\n`);
+  writer.start();
 
   await stopped;
   offHup();
   stopBackground();
   app.logger.event("info", "shutting down: finishing in-flight requests (again to stop now)");
   await Promise.race([server.shutdown(DRAIN_MS), hurried]);
+  // Saved while the signal handlers are still in place (a runtime's default action must not
+  // cut the write short).
+  await writer.close();
   offTerm();
   offInt();
   log.flush();
   return 0;
+}
+
+function quotaJson(q: QuotaBook) {
+  return { version: STATE_VERSION, providers: q.snapshot().map(quotaToJson) };
+}
+
+function usageJson(u: UsageBook) {
+  return { version: STATE_VERSION, rows: u.rows() };
 }
 
 /**

@@ -7,15 +7,28 @@ import { accountProblem, openTokenStore } from "../auth/token_store.ts";
 import { resolveOAuth } from "../auth/kinds.ts";
 import type { TokenRecord } from "../auth/types.ts";
 import type { Config } from "../config/types.ts";
+import { loadState, stateDir } from "../quota/state.ts";
+import {
+  describeWindows,
+  liveQuota,
+  providersOf,
+  type QuotaView,
+  savedQuota,
+} from "../quota/live.ts";
 
-const USAGE = `Usage: ccmux status [--json] [--config FILE]
+const USAGE = `Usage: ccmux status [--json] [--quota] [--config FILE]
 
 Lists the OAuth accounts in the token file: kind, expiry (relative and absolute), scopes,
-whether the token can refresh and whether a new sign-in is needed. Never prints a secret.
+whether the token can refresh and whether a new sign-in is needed, and the quota windows
+ccmux serve last saw for the account's providers. Never prints a secret.
 
 Flags:
   --json          print a JSON array of {id, kind, expires_at, expires_in_s, scopes,
-                  refreshable, needs_login}; a malformed account also has "broken" (why)
+                  refreshable, needs_login}; a malformed account also has "broken" (why);
+                  accounts with known windows also have "quota": [{provider, source,
+                  status, windows: [{name, utilization, resets_at}], …}]
+  --quota         also ask each subscription account's provider for its windows now
+                  (Anthropic api/oauth/usage, Codex wham/usage); a failure is a warning
 ${CONFIG_FLAG_HELP}
 `;
 
@@ -30,13 +43,15 @@ export interface AccountStatus {
   needs_login: boolean;
   /** Only for a malformed record: what is wrong with it (never its content). */
   broken?: string;
+  /** The account's quota windows, saved by serve or asked live (--quota). */
+  quota?: QuotaView[];
 }
 
 export async function run(argv: string[], io: Io): Promise<number> {
   const args = parseCommand(argv, {
     name: "status",
     usage: USAGE,
-    options: { json: { type: "boolean" }, config: { type: "string" } },
+    options: { json: { type: "boolean" }, quota: { type: "boolean" }, config: { type: "string" } },
   });
   if (args.help) {
     io.out(USAGE);
@@ -52,6 +67,12 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const doc = await withTokenErrors(() => store.read());
   const now = Date.now();
   const rows = Object.keys(doc).sort().map((id) => accountStatus(config, id, doc[id], now));
+  const saved = loadState(stateDir(config.home)).quota;
+  for (const r of rows) {
+    const q = savedQuota(config, saved, r.id);
+    if (q.length) r.quota = q;
+  }
+  if (args.values.quota) await askLive(config, rows, io);
   if (args.values.json) {
     io.out(JSON.stringify(rows, null, 2) + "\n");
     return 0;
@@ -60,13 +81,15 @@ export async function run(argv: string[], io: Io): Promise<number> {
     io.err(`No accounts in ${store.path}. Sign in with: ccmux login ID\n`);
     return 0;
   }
+  const withQuota = rows.some((r) => r.quota?.length);
   const table = [
-    ["ACCOUNT", "KIND", "EXPIRES", "SCOPES", "STATE"],
+    ["ACCOUNT", "KIND", "EXPIRES", "SCOPES", ...(withQuota ? ["QUOTA"] : []), "STATE"],
     ...rows.map((r) => [
       r.id,
       r.kind ?? "?",
       expiry(r),
       r.scopes.join(" ") || "-",
+      ...(withQuota ? [r.quota?.length ? describeWindows(r.quota, now) : "-"] : []),
       r.broken
         ? `broken (${r.broken}): ccmux logout ${r.id}, then ccmux login ${r.id}`
         : r.needs_login
@@ -81,6 +104,37 @@ export async function run(argv: string[], io: Io): Promise<number> {
     io.out(row.map((c, i) => i === row.length - 1 ? c : c.padEnd(widths[i])).join("  ") + "\n");
   }
   return 0;
+}
+
+/**
+ * Asks each account's providers for their windows now (the live ones replace the saved ones of
+ * that provider). A failure is a warning on stderr, never the exit code.
+ */
+async function askLive(config: Config, rows: AccountStatus[], io: Io): Promise<void> {
+  const { TokenManager } = await import("../auth/refresh.ts");
+  const tokens = new TokenManager({ config });
+  await Promise.all(rows.map(async (r) => {
+    if (r.broken || r.needs_login) return;
+    const providers = providersOf(config, r.id);
+    if (providers.length === 0) return;
+    let rec: TokenRecord;
+    try {
+      rec = await tokens.accessToken(r.id);
+    } catch (e) {
+      io.err(`ccmux: warning: ${r.id}: no usable token for --quota (${(e as Error).message})\n`);
+      return;
+    }
+    for (const p of providers) {
+      try {
+        const v = await liveQuota(p, rec);
+        if (!v) continue;
+        r.quota = [...(r.quota ?? []).filter((q) => q.provider !== p.name), v];
+      } catch (e) {
+        const why = e instanceof Error ? e.message : String(e);
+        io.err(`ccmux: warning: ${r.id}: quota not available (${why})\n`);
+      }
+    }
+  }));
 }
 
 export function accountStatus(

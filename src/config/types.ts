@@ -36,6 +36,15 @@ export interface RouterConfig {
   /** Seconds a provider is skipped after `cooldown_failures` consecutive failures. */
   cooldown_s: number;
   cooldown_failures: number;
+  /** A provider with a quota window at or above this fraction is tried after the others (1: off). */
+  quota_soft_limit: number;
+}
+
+/** `[metrics]`: GET /metrics in the Prometheus text format. */
+export interface MetricsConfig {
+  enabled: boolean;
+  /** When set, /metrics needs `Authorization: Bearer <token>`. */
+  token?: string;
 }
 
 export interface ProviderConfig {
@@ -120,6 +129,7 @@ export interface Config {
   models: ModelConfig[];
   auth: AuthConfig;
   oauth: Record<string, OAuthAccountConfig>;
+  metrics: MetricsConfig;
   /** Non-fatal notes from loading (legacy keys ignored, and so on). */
   warnings: string[];
   /** Unset "$VAR"s let pass by a lenient load (see LoadOptions.lenientEnv); else empty. */

@@ -333,7 +333,15 @@ export function validateConfig(doc: Table, ctx: ValidateContext): Config {
       ? (path) => path === "server.api_key" || path.startsWith("providers[")
       : undefined,
   );
-  const root = c.table(doc, "", ["server", "router", "providers", "models", "auth", "oauth"]);
+  const root = c.table(doc, "", [
+    "server",
+    "router",
+    "providers",
+    "models",
+    "auth",
+    "oauth",
+    "metrics",
+  ]);
 
   // [server]
   const s = c.table(root.server, "server", [
@@ -391,6 +399,7 @@ export function validateConfig(doc: Table, ctx: ValidateContext): Config {
     "subagent",
     "cooldown_s",
     "cooldown_failures",
+    "quota_soft_limit",
   ]);
   const router: RouterConfig = {
     default: c.str(r.default, "router.default") || undefined,
@@ -406,6 +415,7 @@ export function validateConfig(doc: Table, ctx: ValidateContext): Config {
     subagent: c.str(r.subagent, "router.subagent") || undefined,
     cooldown_s: c.int(r.cooldown_s, "router.cooldown_s", 0, 86400) ?? 30,
     cooldown_failures: c.int(r.cooldown_failures, "router.cooldown_failures", 1, 1000) ?? 3,
+    quota_soft_limit: c.num(r.quota_soft_limit, "router.quota_soft_limit", 0) ?? 1,
   };
   if (router.subagent !== undefined) {
     c.warnings.push(
@@ -652,6 +662,19 @@ export function validateConfig(doc: Table, ctx: ValidateContext): Config {
     }
   }
 
+  // [metrics]
+  const mt = c.table(root.metrics, "metrics", ["enabled", "token"]);
+  const metrics = {
+    enabled: c.bool(mt.enabled, "metrics.enabled") ?? false,
+    token: c.str(mt.token, "metrics.token") || undefined,
+  };
+  if (router.quota_soft_limit > 1) {
+    c.fail(
+      "router.quota_soft_limit",
+      `expected a fraction up to 1.0, got ${router.quota_soft_limit}`,
+    );
+  }
+
   checkResponsesProviders(providers, oauth, (path, message) => c.fail(path, message));
   checkCopilotProviders(providers, oauth, (path, message) => c.fail(path, message));
 
@@ -665,6 +688,7 @@ export function validateConfig(doc: Table, ctx: ValidateContext): Config {
     models,
     auth,
     oauth,
+    metrics,
     warnings: c.warnings,
     unsetEnv: c.unsetEnv,
   };

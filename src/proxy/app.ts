@@ -12,8 +12,11 @@ import { selectRoute } from "./router.ts";
 import { RouteError } from "./route_types.ts";
 import type { PathKind, ProviderAdapter, TokenSource, UpstreamRequest } from "./provider.ts";
 import { AnthropicAdapter } from "./anthropic.ts";
-import { Cooldown, dispatch } from "./dispatch.ts";
-import { type QuotaPolicy, SkipUntil } from "./quota.ts";
+import { dispatch, type RequestObserver } from "./dispatch.ts";
+import { Cooldown, PolicyChain } from "../quota/policy.ts";
+import { QuotaBook } from "../quota/book.ts";
+import { UsageBook } from "../quota/usage.ts";
+import type { Metrics } from "../quota/metrics.ts";
 import { errorResponse } from "./errors.ts";
 import { modelInfo, modelList } from "./models.ts";
 import { Logger, type RequestLog } from "./log.ts";
@@ -30,6 +33,10 @@ export interface AppOptions {
   log?: (line: string) => void;
   /** Adapters by provider api; defaults: "anthropic" built in, "openai" loaded on first use. */
   adapters?: Record<string, ProviderAdapter>;
+  /** The quota windows to start from (serve loads them from its state folder); default empty. */
+  quota?: QuotaBook;
+  /** The usage records to add to (serve loads them from its state folder); default empty. */
+  usage?: UsageBook;
 }
 
 /** A running ccmux app: hand `fetch` to a server; `reload` swaps the config for new requests. */
@@ -52,6 +59,10 @@ export interface CcmuxApp {
    * or undefined when the client may send the body.
    */
   precheck(request: Request): Response | undefined;
+  /** The quota windows per provider (kept over reloads). */
+  readonly quota: QuotaBook;
+  /** The usage records (kept over reloads). */
+  readonly usage: UsageBook;
 }
 
 /** The header that carries the id of the request's log line on every answer of ccmux. */
@@ -63,10 +74,19 @@ const UTF8 = new TextDecoder();
 interface State {
   config: Config;
   tokens?: TokenSource;
+  /** `tokens` as given (unwrapped by the metrics' refresh counter), for reloads. */
+  givenTokens?: TokenSource;
   logger: Logger;
   cooldown: Cooldown;
-  /** Providers whose plan allowance is used up, skipped until it resets (kept over reloads). */
-  quota: QuotaPolicy;
+  /** Quota first, then the cool-down: what the dispatcher asks before each attempt. */
+  policy: PolicyChain;
+  /** Told of every finished request: the logger, the usage records, metrics when enabled. */
+  observers: RequestObserver[];
+  /** The token-file account behind each oauth provider, by provider name. */
+  accounts: Map<string, string>;
+  /** `[metrics] enabled`: the metrics (loaded on first use). */
+  metrics?: Promise<Metrics>;
+  metricsTokenHash?: Buffer;
   maxBody: number;
   apiKeyHash?: Buffer;
   allowedHosts: Set<string>;
@@ -92,21 +112,58 @@ export function createApp(opts: AppOptions): CcmuxApp {
     copilot: lazyCopilot(),
     ...opts.adapters,
   };
-  const makeState = (config: Config, tokens?: TokenSource, prev?: State): State => ({
-    config,
-    tokens,
-    logger: new Logger(sink, config.server.log_level, config.server.log_format),
-    debug: config.server.log_level === "debug",
+  const quota = opts.quota ?? new QuotaBook();
+  const usage = opts.usage ?? new UsageBook();
+  let metrics: Promise<Metrics> | undefined;
+  /** Counts requests finished while the metrics module loads, then hands them over. */
+  const loadMetrics = (): Promise<Metrics> =>
+    metrics ??= import("../quota/metrics.ts").then((m) => new m.Metrics(() => quota));
+  const makeState = (config: Config, given?: TokenSource, prev?: State): State => {
+    let tokens = given;
+    const logger = new Logger(sink, config.server.log_level, config.server.log_format);
     // Failure counts survive a reload only when the thresholds did not change.
-    cooldown: prev && prev.cooldown.failures === config.router.cooldown_failures &&
+    const cooldown = prev && prev.cooldown.failures === config.router.cooldown_failures &&
         prev.cooldown.seconds === config.router.cooldown_s
       ? prev.cooldown
-      : new Cooldown(config.router.cooldown_failures, config.router.cooldown_s),
-    quota: prev?.quota ?? new SkipUntil(),
-    maxBody: Math.floor(config.server.max_body_mb * 1024 * 1024),
-    apiKeyHash: config.server.api_key ? sha256(config.server.api_key) : undefined,
-    allowedHosts: new Set(config.server.allowed_hosts.map((h) => h.toLowerCase())),
-  });
+      : new Cooldown(config.router.cooldown_failures, config.router.cooldown_s);
+    quota.softLimit = config.router.quota_soft_limit;
+    const accounts = new Map<string, string>();
+    for (const p of config.providers) {
+      if (p.auth_type === "oauth") accounts.set(p.name, p.oauth_provider ?? p.name);
+    }
+    const observers: RequestObserver[] = [
+      (l) => logger.request(l),
+      (l) => recordUsage(usage, accounts, l),
+    ];
+    let m: Promise<Metrics> | undefined;
+    if (config.metrics.enabled) {
+      m = loadMetrics();
+      let loaded: Metrics | undefined;
+      const early: RequestLog[] = [];
+      void m.then((x) => {
+        loaded = x;
+        for (const l of early.splice(0)) x.observe(l);
+      }, () => {});
+      observers.push((l) => loaded ? loaded.observe(l) : early.push(l));
+      if (tokens) tokens = countRefreshes(tokens, (id) => void m!.then((x) => x.refreshed(id)));
+    }
+    return {
+      config,
+      tokens,
+      givenTokens: given,
+      logger,
+      debug: config.server.log_level === "debug",
+      cooldown,
+      policy: new PolicyChain([quota, cooldown]),
+      observers,
+      accounts,
+      metrics: m,
+      metricsTokenHash: config.metrics.token ? sha256(config.metrics.token) : undefined,
+      maxBody: Math.floor(config.server.max_body_mb * 1024 * 1024),
+      apiKeyHash: config.server.api_key ? sha256(config.server.api_key) : undefined,
+      allowedHosts: new Set(config.server.allowed_hosts.map((h) => h.toLowerCase())),
+    };
+  };
   let state = makeState(opts.config, opts.tokens);
   const prefix = Math.random().toString(36).slice(2, 7);
   let counter = 0;
@@ -150,7 +207,12 @@ export function createApp(opts: AppOptions): CcmuxApp {
           `ccmux: the ${repeated} header was sent more than once (or holds a list); send one`,
         );
       }
-      if (s.apiKeyHash && !clientKeyMatches(req.headers, s.apiKeyHash)) {
+      if (path === "/metrics" && s.metricsTokenHash) {
+        // Its own token (a scraper's), instead of the clients' key.
+        if (!clientKeyMatches(req.headers, s.metricsTokenHash)) {
+          return errorResponse(401, "ccmux: missing or wrong bearer token for /metrics");
+        }
+      } else if (s.apiKeyHash && !clientKeyMatches(req.headers, s.apiKeyHash)) {
         return errorResponse(401, "ccmux: missing or wrong API key for this ccmux server");
       }
     }
@@ -173,7 +235,7 @@ export function createApp(opts: AppOptions): CcmuxApp {
       log.status = res.status;
       log.duration_ms = Math.round(performance.now() - started);
       if (error) log.error = error;
-      s.logger.request(log);
+      notify(s, log);
       res.headers.set(REQUEST_ID_HEADER, log.id);
       return res;
     };
@@ -241,12 +303,11 @@ export function createApp(opts: AppOptions): CcmuxApp {
     } else upstreamReq = { ...base, body };
     const res = await dispatch(upstreamReq, decision, {
       adapters,
-      cooldown: s.cooldown,
-      quota: s.quota,
+      policy: s.policy,
       clientSignal: clientSignal(request),
       log,
       started,
-      done: (l) => s.logger.request(l),
+      observers: s.observers,
     });
     res.headers.set(REQUEST_ID_HEADER, log.id);
     return res;
@@ -255,7 +316,7 @@ export function createApp(opts: AppOptions): CcmuxApp {
   /** A refused request's answer, logged and carrying its id. */
   function refusal(request: Request, path: string, res: Response, s: State): Response {
     const id = nextId();
-    s.logger.request({ id, method: request.method, path, status: res.status, duration_ms: 0 });
+    notify(s, { id, method: request.method, path, status: res.status, duration_ms: 0 });
     res.headers.set(REQUEST_ID_HEADER, id);
     return res;
   }
@@ -272,7 +333,7 @@ export function createApp(opts: AppOptions): CcmuxApp {
         duration_ms: Math.round(performance.now() - started),
       };
       if (s.debug) log.header_names = headerNames(request);
-      s.logger.request(log);
+      notify(s, log);
     }
     res.headers.set(REQUEST_ID_HEADER, id);
     return res;
@@ -291,6 +352,9 @@ export function createApp(opts: AppOptions): CcmuxApp {
       }
     }
     const started = performance.now();
+    if (path === "/metrics" && s.metrics && request.method === "GET") {
+      return metricsAnswer(s.metrics).then((r) => logged(request, path, r, s, started));
+    }
     // deno-lint-ignore no-explicit-any
     const res = hono.fetch(request, ...(rest as [any, any]));
     return res instanceof Promise
@@ -322,9 +386,57 @@ export function createApp(opts: AppOptions): CcmuxApp {
       return state.logger;
     },
     reload(config: Config, tokens?: TokenSource) {
-      state = makeState(config, tokens ?? state.tokens, state);
+      state = makeState(config, tokens ?? state.givenTokens, state);
     },
     precheck,
+    quota,
+    usage,
+  };
+}
+
+/** Tells each observer of a finished request. */
+function notify(s: State, log: RequestLog): void {
+  for (const o of s.observers) o(log);
+}
+
+/** A /v1/messages request that reached a provider, into the usage records. */
+function recordUsage(usage: UsageBook, accounts: Map<string, string>, l: RequestLog): void {
+  if (l.path !== "/v1/messages" || l.provider === undefined) return;
+  usage.record({
+    provider: l.provider,
+    model: l.upstream_model ?? l.model ?? "",
+    account: accounts.get(l.provider) ?? null,
+    error: l.status >= 400 || l.error !== undefined,
+    input_tokens: l.input_tokens,
+    output_tokens: l.output_tokens,
+    cache_read_tokens: l.cache_read_input_tokens,
+    cache_write_tokens: l.cache_creation_input_tokens,
+  });
+}
+
+async function metricsAnswer(m: Promise<Metrics>): Promise<Response> {
+  const metrics = await m;
+  return new Response(await metrics.text(), {
+    headers: { "content-type": metrics.contentType, "cache-control": "no-store" },
+  });
+}
+
+/**
+ * `tokens`, telling `refreshed(id)` when an account's token changes (a refresh ahead of expiry,
+ * or after an upstream 401, by this process or another). Compares expiry times, not tokens.
+ */
+function countRefreshes(tokens: TokenSource, refreshed: (id: string) => void): TokenSource {
+  const seen = new Map<string, string | undefined>();
+  const note = <T extends { expires_at?: string; access_token: string }>(id: string, r: T): T => {
+    const was = seen.get(id);
+    if (seen.has(id) && was !== r.expires_at) refreshed(id);
+    seen.set(id, r.expires_at);
+    return r;
+  };
+  return {
+    accessToken: (id) => tokens.accessToken(id).then((r) => note(id, r)),
+    refreshAfterReject: (id, rejected) =>
+      tokens.refreshAfterReject(id, rejected).then((r) => note(id, r)),
   };
 }
 

@@ -19,7 +19,8 @@ import {
 import { liteHeaders } from "../runtime/lite_headers.ts";
 import { InvalidRequestError } from "../translate/validate.ts";
 import { nestedDeeperThan } from "./body_scan.ts";
-import { describeReset, exhaustedResponse, exhaustionOf, type QuotaPolicy } from "./quota.ts";
+import { describeReset, exhaustedResponse, exhaustionOf, signalsOf } from "./quota.ts";
+import { Cooldown, type PolicyChain } from "../quota/policy.ts";
 
 /**
  * The deepest nesting of arrays and objects accepted in a body that ccmux must rewrite (a
@@ -31,36 +32,8 @@ export const MAX_NESTING = 512;
 /** The longest upstream `retry-after` honoured (by waiting) before trying the last candidate. */
 export const MAX_RETRY_AFTER_MS = 2000;
 
-/**
- * A circuit breaker per provider: after `failures` consecutive failures it is skipped for
- * `seconds` (unless no other candidate is left). When that time is up it is half-open: the next
- * request tries it, and that trial decides — a success closes the breaker, a failure opens it
- * again at once for another `seconds`. One success resets the count.
- */
-export class Cooldown {
-  #state = new Map<string, { failures: number; until: number }>();
-  constructor(readonly failures: number, readonly seconds: number) {}
-
-  cooling(name: string, now = Date.now()): boolean {
-    const s = this.#state.get(name);
-    return s !== undefined && s.until > now;
-  }
-
-  failed(name: string, now = Date.now()): void {
-    const s = this.#state.get(name) ?? { failures: 0, until: 0 };
-    s.failures++;
-    // `until` set and past: this was the half-open trial.
-    if (this.failures > 0 && (s.failures >= this.failures || (s.until !== 0 && s.until <= now))) {
-      s.until = now + this.seconds * 1000;
-      s.failures = 0;
-    }
-    this.#state.set(name, s);
-  }
-
-  succeeded(name: string): void {
-    if (this.#state.size) this.#state.delete(name);
-  }
-}
+/** The cool-down breaker lives with the other routing policies (src/quota/policy.ts). */
+export { Cooldown };
 
 /** The longest wait for a retryable error response's body before moving on. */
 const ERROR_BODY_TIMEOUT_MS = 5000;
@@ -69,20 +42,23 @@ const ERROR_BODY_TIMEOUT_MS = 5000;
 export interface DispatchOptions {
   /** By `provider.api`. */
   adapters: Record<string, ProviderAdapter>;
-  cooldown: Cooldown;
   /**
-   * Providers whose plan allowance is used up (src/proxy/quota.ts): skipped until the reset,
-   * and told when an adapter reports one.
+   * The routing policies (cool-down, quota: src/quota/policy.ts): which candidates to try in
+   * which order; told what each attempt came to, and every answer's headers.
    */
-  quota?: QuotaPolicy;
+  policy: PolicyChain;
   /** The client's request signal: aborts upstream while waiting for response headers. */
   clientSignal?: AbortSignal;
-  /** Filled in as the request goes; passed to `done` once the response body has ended. */
+  /** Filled in as the request goes; passed to the observers once the response body has ended. */
   log: RequestLog;
   /** performance.now() when the request arrived. */
   started: number;
-  done: (log: RequestLog) => void;
+  /** Told of the finished request, in turn (the logger, usage records, metrics). */
+  observers: readonly RequestObserver[];
 }
+
+/** Told of each finished request (once its response body has ended). */
+export type RequestObserver = (log: RequestLog) => void;
 
 const RETRYABLE = (status: number) => status === 408 || status === 429 || status >= 500;
 
@@ -133,31 +109,29 @@ export async function dispatch(
   decision: RouteDecision,
   opts: DispatchOptions,
 ): Promise<Response> {
-  const { cooldown, log } = opts;
+  const { policy, log } = opts;
   const timeouts = req.config.server.timeouts;
-  const steps: string[] = [];
+  // The policies decide: exhausted providers are not tried before their reset (even as the last
+  // resort), cooling ones only when nothing else is left, those near their quota last.
+  const plan = policy.plan(decision.candidates);
+  const steps = plan.steps;
   log.failover = steps;
-  // Quota first: an exhausted provider is not tried before its reset, even as the last resort.
-  const { usable, exhausted } = withoutExhausted(decision.candidates, opts.quota, steps);
-  if (usable.length === 0) {
-    const until = Math.min(...exhausted);
+  if (plan.exhaustedUntil !== undefined) {
+    const until = plan.exhaustedUntil;
     log.status = 429;
-    log.error = `every candidate's usage limit is reached (first reset ${describeReset(until)})`;
+    // The steps name each window and its reset.
+    log.error = `every candidate's usage limit is reached: ${steps.join("; ")}`;
     finish(opts);
     return exhaustedResponse(
       "ccmux: every provider for this model has reached its usage limit",
       until,
     );
   }
-  let list: Candidate[] = usable.filter((c) => !cooldown.cooling(c.provider.name));
-  if (list.length === 0) list = usable;
-  else if (list.length < usable.length) {
-    for (const c of usable) {
-      if (!list.includes(c)) steps.push(`${c.provider.name} skipped (cooling down)`);
-    }
-  }
+  const list = plan.list;
   let last: Failure | undefined;
   let lastResponse: Failure["response"];
+  /** The earliest reset of the accounts found used up on the way. */
+  let earliest: number | undefined;
   let tooDeep: boolean | undefined;
 
   for (let i = 0; i < list.length; i++) {
@@ -203,7 +177,7 @@ export async function dispatch(
       last = failureOf(e, cand, timedOut);
       steps.push(last.step);
       // A missing sign-in costs no upstream time: no reason to cool the provider down.
-      if (last.token?.error.name !== "LoginRequiredError") cooldown.failed(name);
+      if (last.token?.error.name !== "LoginRequiredError") policy.report(name, FAILED);
       continue;
     }
     clearTimeout(headersTimer);
@@ -215,19 +189,22 @@ export async function dispatch(
       discard(res);
       last = { step: `${name} redirect ${res.status} not followed`, timeout: false };
       steps.push(last.step);
-      cooldown.failed(name);
+      policy.report(name, FAILED);
       continue;
     }
     steps.push(`${name} ${res.status}`);
-    const used = res.status === 429 && opts.quota ? exhaustionOf(res) : undefined;
+    // Every answer's quota signals (a few headers); a used-up account's 429 comes back here.
+    const signalled = policy.observe(cand, res.status, signalsOf(res));
+    const used = res.status === 429 ? exhaustionOf(res) ?? signalled : undefined;
     if (used) {
       // Not a passing failure: skipped until the reset, no cool-down, no wait before the next.
-      opts.quota!.exhausted(name, used);
+      policy.report(name, { kind: "exhausted", exhaustion: used });
       steps[steps.length - 1] = `${name} 429 usage limit` +
         `${used.window ? ` (${used.window})` : ""} until ${describeReset(used.until)}`;
+      earliest = Math.min(earliest ?? Infinity, used.until);
     }
     if (RETRYABLE(res.status) && i < list.length - 1) {
-      if (!used) cooldown.failed(name);
+      if (!used) policy.report(name, FAILED);
       // Error bodies are small: keep the bytes in case every other candidate fails too (but
       // never wait long for them).
       const bodyTimer = setTimeout(
@@ -251,8 +228,25 @@ export async function dispatch(
       continue;
     }
     // An exhausted provider is skipped until its reset: no cool-down as well.
-    if (!RETRYABLE(res.status)) cooldown.succeeded(name);
-    else if (!used) cooldown.failed(name);
+    if (!RETRYABLE(res.status)) policy.report(name, OK);
+    else if (!used) policy.report(name, FAILED);
+    if (used && !exhaustionOf(res) && earliest !== undefined) {
+      // The last mapping's account is used up too (its own 429): the client learns when the
+      // first of them resets.
+      ac.abort(new Error("usage limit"));
+      discard(res);
+      log.status = 429;
+      log.error = `every candidate's usage limit is reached (first reset ${
+        describeReset(earliest)
+      }): ${steps.join("; ")}`;
+      finish(opts);
+      const out = exhaustedResponse(
+        `ccmux: ${name}'s usage limit${used.window ? ` (${used.window})` : ""} is reached`,
+        earliest,
+      );
+      copyRateLimitHeaders(res.headers, out.headers);
+      return out;
+    }
     return relay(res, ac, opts);
   }
 
@@ -291,27 +285,6 @@ export async function dispatch(
   );
 }
 
-/** The candidates `quota` lets through (steps name the others), and the others' reset times. */
-function withoutExhausted(
-  candidates: Candidate[],
-  quota: QuotaPolicy | undefined,
-  steps: string[],
-): { usable: Candidate[]; exhausted: number[] } {
-  if (!quota) return { usable: candidates, exhausted: [] };
-  const now = Date.now();
-  const usable: Candidate[] = [];
-  const exhausted: number[] = [];
-  for (const c of candidates) {
-    const until = quota.blockedUntil(c.provider.name, now);
-    if (until === undefined) usable.push(c);
-    else {
-      exhausted.push(until);
-      steps.push(`${c.provider.name} skipped (usage limit until ${describeReset(until, now)})`);
-    }
-  }
-  return { usable, exhausted };
-}
-
 function deep(req: UpstreamRequest): boolean {
   return nestedDeeperThan(req.raw, MAX_NESTING);
 }
@@ -326,7 +299,19 @@ function clientError(opts: DispatchOptions, message: string): Response {
 
 function finish(opts: DispatchOptions): void {
   opts.log.duration_ms = Math.round(performance.now() - opts.started);
-  opts.done(opts.log);
+  for (const o of opts.observers) o(opts.log);
+}
+
+const OK = { kind: "ok" } as const;
+const FAILED = { kind: "failed" } as const;
+
+/** The upstream's request-id and anthropic-ratelimit-* headers, onto ccmux's own answer. */
+function copyRateLimitHeaders(from: Headers, to: Headers): void {
+  const id = from.get("request-id");
+  if (id) to.set("request-id", id);
+  from.forEach((v, k) => {
+    if (k.startsWith("anthropic-ratelimit-")) to.set(k, v);
+  });
 }
 
 /**
@@ -484,23 +469,36 @@ export function lastEventEnd(b: Uint8Array): number {
 
 const INPUT = Buffer.from('"input_tokens":');
 const OUTPUT = Buffer.from('"output_tokens":');
+const CACHE_READ = Buffer.from('"cache_read_input_tokens":');
+const CACHE_WRITE = Buffer.from('"cache_creation_input_tokens":');
 
 /**
  * Picks token counts out of passing bytes without decoding them: `"input_tokens":N` (the first,
  * from message_start or the JSON body) and the last `"output_tokens":N` (message_delta carries
  * the final count). A chunk with an output count may also carry a later input count (a
  * translated OpenAI stream's message_delta has the provider's real count where message_start
- * had an estimate): the last one wins. A number split across chunks is simply missed.
+ * had an estimate): the last one wins. The cache counts are looked for only in a chunk that
+ * had one of those (they sit in the same `usage` object). A number split across chunks is
+ * simply missed.
  */
 function scanUsage(chunk: Uint8Array, log: RequestLog): void {
   const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   const out = buf.lastIndexOf(OUTPUT);
-  if (log.input_tokens === undefined || out !== -1) {
+  let found = out !== -1;
+  if (log.input_tokens === undefined || found) {
     const at = buf.lastIndexOf(INPUT);
     const n = at === -1 ? undefined : readInt(buf, at + INPUT.length);
-    if (n !== undefined) log.input_tokens = n;
+    if (n !== undefined) {
+      log.input_tokens = n;
+      found = true;
+    }
   }
   if (out !== -1) log.output_tokens = readInt(buf, out + OUTPUT.length);
+  if (!found) return;
+  const r = buf.lastIndexOf(CACHE_READ);
+  if (r !== -1) log.cache_read_input_tokens = readInt(buf, r + CACHE_READ.length);
+  const w = buf.lastIndexOf(CACHE_WRITE);
+  if (w !== -1) log.cache_creation_input_tokens = readInt(buf, w + CACHE_WRITE.length);
 }
 
 function readInt(buf: Buffer, i: number): number | undefined {

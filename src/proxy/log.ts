@@ -25,6 +25,9 @@ export interface RequestLog {
   route?: string;
   input_tokens?: number;
   output_tokens?: number;
+  /** The upstream's prompt-cache counts (Anthropic's names), when it reports them. */
+  cache_read_input_tokens?: number;
+  cache_creation_input_tokens?: number;
   /** "p1 connect ECONNREFUSED", "p2 529", "p3 200" — present when more than one was tried. */
   failover?: string[];
   /** The upstream's request-id header (helps when reporting problems to the provider). */

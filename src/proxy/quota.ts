@@ -1,18 +1,14 @@
-// The one quota hook of the dispatcher: a provider whose account has used up its plan's
-// allowance is not tried until the allowance resets (longer than a cool-down, and without the
-// cool-down's half-open trial). Adapters report an exhausted account by marking the error
-// response they return (`markExhausted`); the dispatcher asks a QuotaPolicy before trying a
-// provider and tells it what the adapters reported. `SkipUntil` is the in-memory policy; a
-// quota module with windows, utilisation and persisted state can implement the same interface.
+// The adapters' side of the quota hook. Adapters report an exhausted account by marking the
+// error response they return (`markExhausted`); an adapter whose answer to the client does not
+// carry the upstream's headers (a translated stream) marks it with them (`markSignals`), so the
+// quota module (src/quota/) can read their quota signals. The dispatcher asks its policy chain
+// (src/quota/policy.ts) before trying a provider and tells it what came back. `SkipUntil` is the
+// smallest in-memory policy; src/quota/book.ts is the one serve uses.
 import { errorResponse } from "./errors.ts";
+import { describeReset, type Exhaustion, secondsUntil } from "../quota/reset.ts";
+import type { HeaderSource } from "../quota/signals.ts";
 
-/** An account's allowance is used up until `until`. */
-export interface Exhaustion {
-  /** Epoch milliseconds when the allowance resets. */
-  until: number;
-  /** Which limit, when the upstream says (e.g. "codex primary (300 min)"). */
-  window?: string;
-}
+export { describeReset, type Exhaustion, secondsUntil };
 
 /** What the dispatcher asks before trying a provider, and tells after an answer. */
 export interface QuotaPolicy {
@@ -40,6 +36,7 @@ export class SkipUntil implements QuotaPolicy {
 }
 
 const marks = new WeakMap<object, Exhaustion>();
+const signalHeaders = new WeakMap<object, HeaderSource>();
 
 /** Marks an adapter's error response as "this account is exhausted until …"; returns it. */
 export function markExhausted(res: Response, e: Exhaustion): Response {
@@ -52,17 +49,15 @@ export function exhaustionOf(res: Response): Exhaustion | undefined {
   return marks.get(res);
 }
 
-/** "2026-05-04T23:16:08Z (in 3 h 51 min)". */
-export function describeReset(until: number, now = Date.now()): string {
-  const iso = new Date(Math.ceil(until / 1000) * 1000).toISOString().replace(".000Z", "Z");
-  const min = Math.max(0, Math.ceil((until - now) / 60000));
-  const span = min >= 60 ? `${Math.floor(min / 60)} h ${min % 60} min` : `${min} min`;
-  return `${iso} (in ${span})`;
+/** Marks `res` with the upstream headers its quota signals are read from; returns it. */
+export function markSignals(res: Response, upstream: HeaderSource): Response {
+  signalHeaders.set(res, upstream);
+  return res;
 }
 
-/** Whole seconds from `now` to `until`, at least 1: a `retry-after` value. */
-export function secondsUntil(until: number, now = Date.now()): number {
-  return Math.max(1, Math.ceil((until - now) / 1000));
+/** The headers to read `res`'s quota signals from: the marked upstream ones, else its own. */
+export function signalsOf(res: Response): HeaderSource {
+  return signalHeaders.get(res) ?? res.headers;
 }
 
 /**

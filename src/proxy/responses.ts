@@ -18,7 +18,7 @@ import { estimateInputTokens } from "./estimate.ts";
 import { applyProviderHeaders, clientCredential } from "./headers.ts";
 import { chatgptAccountId, MissingAccountIdError } from "./chatgpt_account.ts";
 import { codexUsageLimit } from "./codex_limits.ts";
-import { exhaustedResponse, type Exhaustion, markExhausted } from "./quota.ts";
+import { exhaustedResponse, type Exhaustion, markExhausted, markSignals } from "./quota.ts";
 import { collectBody, failureResponse, relayTransform } from "./relay.ts";
 import { upstreamFetch } from "../runtime/http_client.ts";
 import { VERSION } from "../version.ts";
@@ -91,7 +91,10 @@ export class ResponsesAdapter implements ProviderAdapter {
           : clientCredential(req.headers, req.config.server.api_key)?.key,
       );
     }
-    if (!res.ok) return upstreamError(res, p.name, credential, codex);
+    // The client's answer is ccmux's own: the quota signals are read from the upstream's headers.
+    if (!res.ok) {
+      return markSignals(await upstreamError(res, p.name, credential, codex), res.headers);
+    }
 
     const out = new Headers(SSE_HEADERS);
     const requestId = res.headers.get("x-request-id") ?? res.headers.get("request-id");
@@ -108,7 +111,7 @@ export class ResponsesAdapter implements ProviderAdapter {
     };
     if (body.stream === true) {
       const outcome = await relayTransform(res, new ResponsesStreamTranslator(opts), out);
-      if ("response" in outcome) return outcome.response;
+      if ("response" in outcome) return markSignals(outcome.response, res.headers);
       return failed(outcome.failure, p.name, credential, codex);
     }
     const collector = new ResponsesCollector(opts);
@@ -117,7 +120,10 @@ export class ResponsesAdapter implements ProviderAdapter {
     if ("failure" in result) return failed(result.failure, p.name, credential, codex);
     const headers = new Headers({ "content-type": "application/json" });
     if (requestId) headers.set("request-id", requestId);
-    return new Response(JSON.stringify(result.message), { status: 200, headers });
+    return markSignals(
+      new Response(JSON.stringify(result.message), { status: 200, headers }),
+      res.headers,
+    );
   }
 }
 

@@ -356,3 +356,47 @@ export async function refusedPort(): Promise<RefusedPort> {
     },
   };
 }
+
+/** One window of Anthropic's unified rate-limit headers: its status, utilization and reset. */
+export interface UnifiedWindow {
+  status?: "allowed" | "allowed_warning" | "rejected";
+  /** A fraction, 0..1. */
+  utilization?: number;
+  /** Epoch ms. */
+  reset?: number;
+}
+
+/**
+ * Anthropic's `anthropic-ratelimit-unified-*` headers as a subscription answer carries them;
+ * each part optional. Resets as Unix seconds, or RFC 3339 with `rfc3339: true`.
+ */
+export function unifiedHeaders(opts: {
+  status?: "allowed" | "allowed_warning" | "rejected";
+  reset?: number;
+  claim?: string;
+  h5?: UnifiedWindow;
+  d7?: UnifiedWindow;
+  rfc3339?: boolean;
+  retryAfter?: number;
+}): Record<string, string> {
+  const p = "anthropic-ratelimit-unified-";
+  const time = (ms: number) =>
+    opts.rfc3339 ? new Date(ms).toISOString() : String(Math.ceil(ms / 1000));
+  const h: Record<string, string> = {};
+  if (opts.status) h[`${p}status`] = opts.status;
+  if (opts.reset !== undefined) h[`${p}reset`] = time(opts.reset);
+  if (opts.claim) h[`${p}representative-claim`] = opts.claim;
+  for (const [name, w] of [["5h", opts.h5], ["7d", opts.d7]] as const) {
+    if (!w) continue;
+    if (w.status) h[`${p}${name}-status`] = w.status;
+    if (w.utilization !== undefined) h[`${p}${name}-utilization`] = String(w.utilization);
+    if (w.reset !== undefined) h[`${p}${name}-reset`] = time(w.reset);
+  }
+  if (opts.retryAfter !== undefined) h["retry-after"] = String(opts.retryAfter);
+  return h;
+}
+
+/** Anthropic's 429 for a used-up subscription window. */
+export function rateLimitError(message = "This request would exceed your account's rate limit.") {
+  return { type: "error", error: { type: "rate_limit_error", message } };
+}
