@@ -20,6 +20,18 @@ describe("ccmux status and quota", () => {
       if (req.url === "/api/oauth/usage") {
         return { json: { five_hour: { utilization: 45, resets_at: reset }, seven_day: null } };
       }
+      if (req.url === "/copilot_internal/user") {
+        return {
+          json: {
+            copilot_plan: "business",
+            quota_reset_date: "2027-01-01",
+            quota_snapshots: {
+              premium_interactions: { entitlement: 300, remaining: 75, unlimited: false },
+              chat: { entitlement: 0, remaining: 0, unlimited: true },
+            },
+          },
+        };
+      }
       if (req.url === "/backend-api/wham/usage") {
         return {
           json: {
@@ -34,10 +46,17 @@ describe("ccmux status and quota", () => {
       const max = record("claude-max", "rt-max", 3600);
       const gpt = record("chatgpt", "rt-gpt", 3600, { kind: "openai", account_id: "acct-7" });
       const broken = record("other", "rt-other", 3600);
+      const gh = record("gh", "rt-gh", 3600, { kind: "github-copilot" });
       writeSetup(home.dir, "http://127.0.0.1:9/never-called", {
         "claude-max": max,
         chatgpt: gpt,
+        gh,
         other: broken,
+      }, {
+        gh: {
+          client_id: "Iv1.stub",
+          copilot_token_url: `${stub.url}/copilot_internal/v2/token`,
+        },
       });
       const file = join(home.dir, "config.toml");
       writeFileSync(
@@ -55,6 +74,12 @@ provider_type = "codex"
 auth_type = "oauth"
 oauth_provider = "chatgpt"
 base_url = "${stub.url}/backend-api/codex"
+[[providers]]
+name = "cop"
+provider_type = "github-copilot"
+auth_type = "oauth"
+oauth_provider = "gh"
+base_url = "${stub.url}/copilot"
 [[providers]]
 name = "down"
 provider_type = "anthropic"
@@ -98,7 +123,11 @@ base_url = "${stub.url}/down"
         live.stderr,
         /warning: other: quota not available \(down: \/down\/api\/oauth\/usage answered HTTP 500\)/,
       );
-      assertNoSecrets(live.stdout + live.stderr, [max.access_token, gpt.access_token]);
+      assertNoSecrets(live.stdout + live.stderr, [
+        max.access_token,
+        gpt.access_token,
+        gh.access_token,
+      ]);
       const rows = JSON.parse(live.stdout);
       const m = rows.find((r: { id: string }) => r.id === "claude-max");
       assert.deepEqual(m.quota, [{
@@ -108,6 +137,15 @@ base_url = "${stub.url}/down"
       }]);
       const g = rows.find((r: { id: string }) => r.id === "chatgpt");
       assert.deepEqual(g.quota[0].windows, [{ name: "primary", utilization: 0.6 }]);
+      // Copilot: the metered premium requests (an unlimited snapshot is no window).
+      const cop = rows.find((r: { id: string }) => r.id === "gh");
+      assert.deepEqual(cop.quota[0].windows, [{
+        name: "premium",
+        utilization: 0.75,
+        resets_at: "2027-01-01T00:00:00.000Z",
+      }]);
+      const u = stub.requests.find((r) => r.url === "/copilot_internal/user")!;
+      assert.equal(u.headers.authorization, `Bearer ${gh.access_token}`);
 
       const a = stub.requests.find((r) => r.url === "/api/oauth/usage")!;
       assert.equal(a.method, "GET");

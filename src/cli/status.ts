@@ -126,7 +126,7 @@ async function askLive(config: Config, rows: AccountStatus[], io: Io): Promise<v
     }
     for (const p of providers) {
       try {
-        const v = await liveQuota(p, rec);
+        const v = await liveQuota(p, rec, fetch, config);
         if (!v) continue;
         r.quota = [...(r.quota ?? []).filter((q) => q.provider !== p.name), v];
       } catch (e) {

@@ -1,13 +1,21 @@
 // `ccmux status --quota`: asks each subscription account's provider for its quota windows now —
 // Anthropic `GET {base_url}/api/oauth/usage` (bearer + the OAuth beta), Codex
 // `GET {base_url}/../wham/usage` (bearer + ChatGPT-Account-Id; chatgpt.com/backend-api/wham/usage
-// for the default base). And the windows serve last saved in its state folder, per account.
+// for the default base), GitHub Copilot `GET copilot_internal/user` on the GitHub API host of the
+// account (api.github.com, or api.DOMAIN for GHE.com; the host of its copilot_token_url). And the
+// windows serve last saved in its state folder, per account.
 import type { Config, ProviderConfig } from "../config/types.ts";
 import type { TokenRecord } from "../auth/types.ts";
 import { chatgptAccountId } from "../proxy/chatgpt_account.ts";
 import { OAUTH_BETA } from "../proxy/headers.ts";
 import { VERSION } from "../version.ts";
-import { anthropicUsageWindows, codexUsageWindows, type QuotaWindow } from "./signals.ts";
+import { resolveOAuth } from "../auth/kinds.ts";
+import {
+  anthropicUsageWindows,
+  codexUsageWindows,
+  copilotUsageWindows,
+  type QuotaWindow,
+} from "./signals.ts";
 import type { ProviderQuota } from "./book.ts";
 
 /** How long a usage endpoint may take. */
@@ -60,25 +68,41 @@ export function savedQuota(config: Config, saved: ProviderQuota[], id: string): 
   });
 }
 
+type Family = "anthropic" | "codex" | "copilot";
+
 /** The usage endpoint of a provider, or undefined when its family has none ccmux knows. */
 export function usageEndpoint(
   p: ProviderConfig,
-): { url: string; family: "anthropic" | "codex" } | undefined {
+  config?: Config,
+): { url: string; family: Family } | undefined {
   const type = p.provider_type.toLowerCase();
   if (type === "codex") {
     return { url: new URL("../wham/usage", `${p.base_url}/`).href, family: "codex" };
   }
+  if (type === "github-copilot") {
+    const id = p.oauth_provider ?? p.name;
+    const tokenUrl = config && resolveOAuth(config, id, "github-copilot")?.copilot_token_url;
+    if (!tokenUrl) return undefined;
+    return { url: new URL("/copilot_internal/user", tokenUrl).href, family: "copilot" };
+  }
   if (p.api === "anthropic") return { url: `${p.base_url}/api/oauth/usage`, family: "anthropic" };
   return undefined;
 }
+
+const WINDOWS: Record<Family, (body: unknown) => QuotaWindow[]> = {
+  anthropic: anthropicUsageWindows,
+  codex: (body) => codexUsageWindows(body),
+  copilot: copilotUsageWindows,
+};
 
 /** Asks provider `p` for account `rec`'s windows now; throws a readable error. */
 export async function liveQuota(
   p: ProviderConfig,
   rec: TokenRecord,
   fetcher: typeof fetch = fetch,
+  config?: Config,
 ): Promise<QuotaView | undefined> {
-  const ep = usageEndpoint(p);
+  const ep = usageEndpoint(p, config);
   if (!ep) return undefined;
   if (ep.family === "anthropic" && rec.api_key) {
     throw new Error(`${p.name}: an API-key account has no subscription quota`);
@@ -89,18 +113,22 @@ export async function liveQuota(
     "user-agent": `ccmux/${VERSION}`,
   };
   if (ep.family === "anthropic") headers["anthropic-beta"] = OAUTH_BETA;
-  else {
+  else if (ep.family === "codex") {
     const account = chatgptAccountId(rec);
     if (account) headers["chatgpt-account-id"] = account;
   }
-  const res = await fetcher(ep.url, { headers, signal: AbortSignal.timeout(TIMEOUT_MS) });
+  // Never follows a redirect (the bearer token would go along): a 3xx is a failure.
+  const res = await fetcher(ep.url, {
+    headers,
+    redirect: "manual",
+    signal: AbortSignal.timeout(TIMEOUT_MS),
+  });
   if (!res.ok) {
     await res.body?.cancel().catch(() => {});
     throw new Error(`${p.name}: ${new URL(ep.url).pathname} answered HTTP ${res.status}`);
   }
   const body = await res.json().catch(() => undefined);
-  const windows = ep.family === "anthropic" ? anthropicUsageWindows(body) : codexUsageWindows(body);
-  return view(p.name, "live", windows);
+  return view(p.name, "live", WINDOWS[ep.family](body));
 }
 
 /** "5h 45 % (resets in 2h 3m), 7d 12 %". */

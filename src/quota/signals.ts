@@ -194,3 +194,38 @@ export function codexUsageWindows(body: unknown, now = Date.now()): QuotaWindow[
   }
   return out;
 }
+
+/** Copilot's snapshot names in `copilot_internal/user` → the window names ccmux shows. */
+const COPILOT_SNAPSHOTS: Record<string, string> = {
+  premium_interactions: "premium",
+  chat: "chat",
+  completions: "completions",
+};
+
+/**
+ * GitHub's `copilot_internal/user` answer → windows: each metered snapshot of `quota_snapshots`
+ * (`entitlement`, `remaining` or `percent_remaining`; an `unlimited` one is no window), all
+ * resetting at `quota_reset_date`.
+ */
+export function copilotUsageWindows(body: unknown): QuotaWindow[] {
+  if (!isObj(body) || !isObj(body.quota_snapshots)) return [];
+  const resets = parseReset(body.quota_reset_date_utc ?? body.quota_reset_date);
+  const out: QuotaWindow[] = [];
+  for (const [key, name] of Object.entries(COPILOT_SNAPSHOTS)) {
+    const v = body.quota_snapshots[key];
+    if (!isObj(v) || v.unlimited === true) continue;
+    const entitlement = num(v.entitlement);
+    const remaining = num(v.remaining);
+    const pct = num(v.percent_remaining);
+    const utilization = entitlement && remaining !== undefined
+      ? (entitlement - remaining) / entitlement
+      : pct !== undefined
+      ? 1 - pct / 100
+      : undefined;
+    if (utilization === undefined) continue;
+    const w: QuotaWindow = { name, utilization: Math.min(Math.max(utilization, 0), 1) };
+    if (resets !== undefined) w.resets_at = resets;
+    out.push(w);
+  }
+  return out;
+}
