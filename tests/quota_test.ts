@@ -240,3 +240,16 @@ describe("UsageBook", () => {
     assert.equal(usageSince(rows, 4, NOW).length, 2);
   });
 });
+
+test("dayOf: the UTC day, also across midnight and back (it caches one day)", () => {
+  const times = [
+    Date.UTC(2026, 11, 1, 12),
+    Date.UTC(2026, 11, 1, 23, 59, 59, 999),
+    Date.UTC(2026, 11, 2),
+    Date.UTC(2026, 11, 1, 0, 0, 0, 0),
+    0,
+    -1,
+    Date.UTC(1969, 11, 31, 5),
+  ];
+  for (const t of times) assert.equal(dayOf(t), new Date(t).toISOString().slice(0, 10), `${t}`);
+});

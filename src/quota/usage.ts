@@ -36,9 +36,17 @@ export const KEEP_DAYS = 400;
 
 const DAY_MS = 86_400_000;
 
-/** "YYYY-MM-DD" of `now` in UTC. */
+/** The last day computed and the UTC day it covers ([start, start + DAY_MS)). */
+let cachedDay = "";
+let cachedStart = NaN;
+
+/** "YYYY-MM-DD" of `now` in UTC (formatted once a day: it is asked on every request). */
 export function dayOf(now: number): string {
-  return new Date(now).toISOString().slice(0, 10);
+  if (!(now >= cachedStart && now < cachedStart + DAY_MS)) {
+    cachedStart = now - (((now % DAY_MS) + DAY_MS) % DAY_MS);
+    cachedDay = new Date(cachedStart).toISOString().slice(0, 10);
+  }
+  return cachedDay;
 }
 
 export class UsageBook {
