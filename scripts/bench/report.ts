@@ -280,6 +280,21 @@ function analysis(r: Results, a: Map<string, Agg>): string[] {
           : "."),
     );
   }
+  // Quota and usage bookkeeping (src/quota/) runs on every answer: reading the rate-limit
+  // headers, one usage record, the policy chain's verdicts.
+  if (passProfile?.files) {
+    const files = passProfile.files.filter((x) => x.file.startsWith("src/quota/"));
+    const pct = files.reduce((a, x) => a + x.totalPct, 0);
+    const cpu = lj && ls ? (lj.cpu + ls.cpu) / 2 : NaN;
+    out.push(
+      "- Quota and usage bookkeeping (src/quota/: rate-limit headers, the usage record, the " +
+        `policy chain) on the pass-through: ${f1(pct)}% of busy samples in the ccmux-apikey ` +
+        "large-request profile (inclusive, summed over its files)" +
+        (Number.isFinite(cpu)
+          ? `, roughly ${f0((pct / 100) * cpu)} µs of its ${f0(cpu)} µs per request.`
+          : "."),
+    );
+  }
   // Upstream keep-alive: new connections the stub accepted per request during the loads.
   const reopened: string[] = [];
   for (const proxy of r.proxies.filter((x) => x !== "direct")) {
