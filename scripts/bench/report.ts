@@ -60,7 +60,9 @@ const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : "–");
 const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "–");
 const ratioStr = (
   x: number,
-) => (Number.isFinite(x) ? (x >= 0.1 ? `${x.toFixed(2)}×` : `1/${(1 / x).toFixed(0)}`) : "–");
+) => (Number.isFinite(x) && x > 0
+  ? (x >= 0.1 ? `${x.toFixed(2)}×` : `1/${(1 / x).toFixed(0)}`)
+  : "–");
 
 /** The translating rows: Chat Completions (openai), Responses via codex (OAuth) and API key. */
 const TRANSLATING = ["ccmux-openai", "ccmux-codex", "ccmux-responses"];
