@@ -75,7 +75,10 @@ export class EventHub {
 
 /** What the finished requests tell about each provider: the last error and recent latency. */
 export class ProviderStats {
-  #by = new Map<string, { latencies: number[]; last_error?: { at: string; status: number; error?: string } }>();
+  #by = new Map<
+    string,
+    { latencies: number[]; last_error?: { at: string; status: number; error?: string } }
+  >();
 
   observe(l: RequestLog): void {
     if (l.provider === undefined) return;
@@ -91,7 +94,9 @@ export class ProviderStats {
   }
 
   /** Last error, and the median time to first byte of the last 20 successful requests. */
-  of(provider: string): { last_error?: unknown; recent_latency_ms?: number; recent_requests: number } {
+  of(
+    provider: string,
+  ): { last_error?: unknown; recent_latency_ms?: number; recent_requests: number } {
     const s = this.#by.get(provider);
     if (!s) return { recent_requests: 0 };
     const sorted = [...s.latencies].sort((a, b) => a - b);

@@ -107,7 +107,10 @@ export class SignInFlows {
       ? [this.#flows.get(by.flow_id)].filter((f): f is Flow => f !== undefined)
       : [...this.#flows.values()].filter((f) => f.account === by.provider_id);
     if (candidates.length === 0) {
-      throw new FlowError(404, "ccmux: no sign-in in progress for that flow (start one with authorize)");
+      throw new FlowError(
+        404,
+        "ccmux: no sign-in in progress for that flow (start one with authorize)",
+      );
     }
     // Parsed against the newest flow's paste redirect; the state then picks the flow.
     const newest = candidates[candidates.length - 1];
@@ -121,22 +124,38 @@ export class SignInFlows {
     const flow = state === null
       ? (candidates.length === 1 ? newest : undefined)
       : candidates.find((f) => sameSecret(f.session.state, state));
-    if (!flow) throw new FlowError(400, "ccmux: state mismatch: the code does not belong to this sign-in; nothing was exchanged");
+    if (!flow) {
+      throw new FlowError(
+        400,
+        "ccmux: state mismatch: the code does not belong to this sign-in; nothing was exchanged",
+      );
+    }
     if (!flow.sent.some((u) => sameRedirectUri(u, reply.redirectUri))) {
-      throw new FlowError(400, "ccmux: the pasted address is not a redirect this sign-in sent; nothing was exchanged");
+      throw new FlowError(
+        400,
+        "ccmux: the pasted address is not a redirect this sign-in sent; nothing was exchanged",
+      );
     }
     // A CODE#STATE is exchanged with the paste redirect; a URL with the one it carries.
     return await this.#complete(config, flow, reply);
   }
 
   /** GET /callback on serve's port: the flow whose state this is, or a 400 that ends nothing. */
-  async callback(config: Config, params: URLSearchParams): Promise<{ account: string; record: TokenRecord }> {
+  async callback(
+    config: Config,
+    params: URLSearchParams,
+  ): Promise<{ account: string; record: TokenRecord }> {
     this.#sweep();
     const state = params.get("state");
     const flow = state === null
       ? undefined
       : [...this.#flows.values()].find((f) => f.loopback && sameSecret(f.session.state, state));
-    if (!flow) throw new FlowError(400, "This reply does not belong to a sign-in in progress; nothing was changed.");
+    if (!flow) {
+      throw new FlowError(
+        400,
+        "This reply does not belong to a sign-in in progress; nothing was changed.",
+      );
+    }
     return await this.#complete(config, flow, { params, redirectUri: flow.loopback! });
   }
 

@@ -677,7 +677,10 @@ export function validateConfig(doc: Table, ctx: ValidateContext): Config {
     allow_remote: c.bool(ad.allow_remote, "admin.allow_remote") ?? false,
   };
   if (admin.allow_remote && !server.api_key) {
-    c.fail("admin.allow_remote", "needs server.api_key as well (the API is then reachable off this host)");
+    c.fail(
+      "admin.allow_remote",
+      "needs server.api_key as well (the API is then reachable off this host)",
+    );
   }
   if (router.quota_soft_limit > 1) {
     c.fail(
