@@ -411,7 +411,7 @@ describe("admin API", () => {
     assert.equal(JSON.parse(b.text).error.type, "not_found_error");
   });
 
-  test("no answer or log line holds a token, key, verifier or the admin token", async () => {
+  test("no answer or log line holds a token, key, verifier or the admin token", () => {
     // Everything secret that passed through: issued and stored tokens, refresh tokens, the
     // PKCE verifiers the stub saw, the upstream key, the admin token.
     const secrets = [
