@@ -5,7 +5,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { request as httpRequest } from "node:http";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startCcmux, type TestCcmux, testConfig } from "./helpers/ccmux_server.ts";
@@ -409,6 +409,29 @@ describe("admin API", () => {
     const b = await api("DELETE", "/api/oauth/tokens/seeded", {});
     assert.equal(b.status, 404);
     assert.equal(JSON.parse(b.text).error.type, "not_found_error");
+  });
+
+  test("GET /admin: one HTML page, strict CSP (script by hash), no external assets", async () => {
+    const a = await raw(ccmux.port, { path: "/admin" });
+    answers.push(a.text);
+    assert.equal(a.status, 200);
+    assert.match(String(a.headers["content-type"]), /^text\/html/);
+    const csp = String(a.headers["content-security-policy"]);
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.ok(!csp.includes("unsafe"), csp);
+    const script = /<script>([\s\S]*)<\/script>/.exec(a.text)![1];
+    const hash = createHash("sha256").update(script).digest("base64");
+    assert.ok(csp.includes(`'sha256-${hash}'`), "the inline script's hash is in the CSP");
+    assert.ok(!/\s(src|href)="?https?:/i.test(a.text), "no external asset");
+    for (const name of ["Refresh", "Sign out", "Sign in"]) {
+      assert.ok(a.text.includes(`"${name}"`) || a.text.includes(`>${name}<`), name);
+    }
+    const foreign = await raw(ccmux.port, {
+      path: "/admin",
+      headers: { origin: "https://evil.example" },
+    });
+    assert.equal(foreign.status, 403);
   });
 
   test("no answer or log line holds a token, key, verifier or the admin token", () => {

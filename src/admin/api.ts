@@ -24,6 +24,7 @@ import { savedQuota, savedView } from "../quota/live.ts";
 import { redactedConfig } from "../config/show.ts";
 import { FlowError, SignInFlows } from "./flows.ts";
 import { EventHub, ProviderStats } from "./events.ts";
+import { adminPage } from "./page.ts";
 
 /** What the admin API reads of the running app (the current state: it changes on reload). */
 export interface AdminContext {
@@ -76,9 +77,7 @@ export function createAdmin(ctx: AdminContext): Admin {
     const method = request.method;
     const url = new URL(request.url);
     if (path === "/callback" && method === "GET") return await callback(config, url);
-    if (path === "/admin") {
-      return errorResponse(404, "ccmux: the admin page is not part of this build yet; use /api/*");
-    }
+    if (path === "/admin" && method === "GET") return adminPage();
     if (method === "GET") {
       switch (path) {
         case "/api/oauth/tokens":
