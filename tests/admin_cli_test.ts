@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
-import { baseEnv, runCli, tempHome } from "./helpers/cli.ts";
+import { baseEnv, collect, runCli, startCli, tempHome, waitForLine } from "./helpers/cli.ts";
 import { startCcmux } from "./helpers/ccmux_server.ts";
 
 const homes: { cleanup: () => void }[] = [];
@@ -74,6 +74,25 @@ describe("ccmux admin", () => {
     const help = await runCli(["admin", "--help"], { env: h.env });
     assert.equal(help.code, 0);
     assert.match(help.stdout, /ccmux admin url/);
+  });
+
+  test("serve: an open /api/events stream does not hold up SIGTERM's drain", async () => {
+    const h = home(`[admin]\nenabled = true\ntoken = "serve-admin-token-0123456789"\n`);
+    const child = startCli(["serve", "--port", "0"], { env: h.env });
+    const done = collect(child, 30_000);
+    const m = await waitForLine(child, /listening on (http:\/\/127\.0\.0\.1:\d+)/);
+    const res = await fetch(`${m[1]}/api/events`, {
+      headers: { authorization: "Bearer serve-admin-token-0123456789" },
+    });
+    assert.equal(res.status, 200);
+    const reader = res.body!.getReader();
+    await reader.read();
+    const started = Date.now();
+    child.kill("SIGTERM");
+    const r = await done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
+    await reader.cancel().catch(() => {});
   });
 
   test("config check refuses allow_remote without server.api_key", async () => {
