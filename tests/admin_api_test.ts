@@ -16,6 +16,7 @@ import { startUpstreamStub, type UpstreamStub } from "./helpers/upstream_stub.ts
 import { record } from "./helpers/token_files.ts";
 import { ConfigError } from "../src/config/mod.ts";
 import { EventHub } from "../src/admin/events.ts";
+import { FLOW_TTL_MS, FlowError, SignInFlows } from "../src/admin/flows.ts";
 
 interface Answer {
   status: number;
@@ -477,5 +478,26 @@ describe("admin events backpressure", () => {
     assert.ok(hub.dropped > 4000, `dropped ${hub.dropped}`);
     await res.body!.cancel();
     assert.equal(hub.clients, 0);
+  });
+});
+
+describe("admin sign-in flows", () => {
+  test("a flow expires after 10 minutes; the verifier and state are not in the answer", async () => {
+    let now = 1_000_000;
+    const flows = new SignInFlows(fetch, () => now);
+    const config = testConfig(
+      `[oauth.x]\nkind = "anthropic"\nclient_id = "c"\n` +
+        `authorize_url = "http://127.0.0.1:9/authorize"\ntoken_url = "http://127.0.0.1:9/token"\n`,
+      { CCMUX_HOME: "/nonexistent" },
+    );
+    const started = await flows.start(config, "x", "4321");
+    assert.deepEqual(Object.keys(started).sort(), ["expires_in_s", "flow_id", "paste_url", "url"]);
+    assert.equal(started.expires_in_s, FLOW_TTL_MS / 1000);
+    const state = new URL(started.url).searchParams.get("state")!;
+    now += FLOW_TTL_MS + 1;
+    await assert.rejects(
+      flows.exchange(config, { flow_id: started.flow_id }, `code#${state}`),
+      (e: unknown) => e instanceof FlowError && e.status === 404,
+    );
   });
 });

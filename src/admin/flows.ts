@@ -50,7 +50,10 @@ export interface Started {
 
 export class SignInFlows {
   #flows = new Map<string, Flow>();
-  constructor(private readonly fetchFn: typeof fetch = fetch) {}
+  constructor(
+    private readonly fetchFn: typeof fetch = fetch,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Starts a sign-in for `account`; `port` is serve's own (from the request's Host). */
   async start(config: Config, account: string, port: string): Promise<Started> {
@@ -83,7 +86,7 @@ export class SignInFlows {
       loopback,
       sent,
       pasteRedirect: paste ?? primary,
-      expiresAt: Date.now() + FLOW_TTL_MS,
+      expiresAt: this.now() + FLOW_TTL_MS,
       busy: false,
     };
     this.#flows.set(flow.id, flow);
@@ -181,7 +184,7 @@ export class SignInFlows {
   }
 
   #sweep(): void {
-    const now = Date.now();
+    const now = this.now();
     for (const [id, f] of this.#flows) if (f.expiresAt <= now) this.#flows.delete(id);
   }
 }
