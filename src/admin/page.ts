@@ -262,7 +262,7 @@ export const PAGE_CSP = [
   `script-src ${hash(SCRIPT)}`,
   `style-src ${hash(STYLE)}`,
   "connect-src 'self'",
-  "img-src 'self'",
+  "img-src data:",
   "base-uri 'none'",
   "form-action 'none'",
   "frame-ancestors 'none'",
@@ -272,6 +272,7 @@ const HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
 <title>ccmux admin</title>
 <style>${STYLE}</style>
 </head><body>
