@@ -230,15 +230,33 @@ function originOf(url: string): string {
   }
 }
 
-/** Exchanges the code, completes the kind's extras and saves the record. */
-async function finish(opts: LoginOptions, s: PkceSession, reply: Reply): Promise<TokenRecord> {
+function finish(opts: LoginOptions, s: PkceSession, reply: Reply): Promise<TokenRecord> {
+  return completeSignIn(opts.config, opts.id, s, reply, (opts.now ?? (() => new Date()))());
+}
+
+/**
+ * Checks the authorization response (state first), exchanges the code, completes the kind's
+ * extras and saves the record. Also what serve's management API finishes a sign-in with.
+ */
+export async function completeSignIn(
+  config: Config,
+  id: string,
+  s: PkceSession,
+  reply: { params: URLSearchParams; redirectUri: string },
+  now: Date = new Date(),
+): Promise<TokenRecord> {
   const tokens = await exchangeCode(s, reply.params, reply.redirectUri);
-  const record = toRecord(opts.id, s.resolved, tokens, (opts.now ?? (() => new Date()))());
+  const record = toRecord(id, s.resolved, tokens, now);
   if (s.resolved.kind === "anthropic-console") {
     record.api_key = await createApiKey(s.resolved.api_key_url, tokens.access_token, s.fetch);
   }
-  await saveAccount(opts.config, opts.id, record);
+  await saveAccount(config, id, record);
   return record;
+}
+
+/** Same scheme, host, port and path (a query or fragment in the configured URI is ignored). */
+export function sameRedirectUri(a: string, b: string): boolean {
+  return sameRedirect(a, b);
 }
 
 /** Stores a fresh sign-in's record: it replaces this account's record only. */

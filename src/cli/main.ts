@@ -28,6 +28,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: "convert the token file (tokens migrate --to encrypted|file)",
     load: () => import("./tokens.ts"),
   },
+  admin: {
+    summary: "the admin page's address or token (admin url | admin token)",
+    load: () => import("./admin.ts"),
+  },
   usage: {
     summary: "requests and tokens per day, provider, model and account",
     load: () => import("./usage.ts"),

@@ -176,6 +176,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   offHup();
   stopBackground();
   app.logger.event("info", "shutting down: finishing in-flight requests (again to stop now)");
+  app.closeStreams();
   await Promise.race([server.shutdown(DRAIN_MS), hurried]);
   // Saved while the signal handlers are still in place (a runtime's default action must not
   // cut the write short).

@@ -8,6 +8,11 @@ const HIDDEN = "***";
 
 /** The effective config as TOML, secrets redacted. */
 export function showConfig(config: Config): string {
+  return stringify(redactedConfig(config));
+}
+
+/** The effective config as a plain object (for TOML or JSON), secrets replaced by "***". */
+export function redactedConfig(config: Config): Record<string, unknown> {
   const redact = (v: string | undefined) => (v === undefined ? undefined : HIDDEN);
   const doc = {
     server: { ...config.server, api_key: redact(config.server.api_key) },
@@ -28,8 +33,10 @@ export function showConfig(config: Config): string {
         ),
       ]),
     ),
+    metrics: { ...config.metrics, token: redact(config.metrics.token) },
+    admin: { ...config.admin, token: redact(config.admin.token) },
   };
-  return stringify(dropUndefined(doc));
+  return dropUndefined(doc) as Record<string, unknown>;
 }
 
 /**

@@ -47,6 +47,15 @@ export interface MetricsConfig {
   token?: string;
 }
 
+/** `[admin]`: the management API (/api/*) and the admin page (/admin). */
+export interface AdminConfig {
+  enabled: boolean;
+  /** The admin bearer token; when unset, one is generated into $CCMUX_HOME/admin_token. */
+  token?: string;
+  /** Let the API answer when serve listens on a non-loopback host (needs server.api_key). */
+  allow_remote: boolean;
+}
+
 export interface ProviderConfig {
   name: string;
   provider_type: string;
@@ -130,6 +139,7 @@ export interface Config {
   auth: AuthConfig;
   oauth: Record<string, OAuthAccountConfig>;
   metrics: MetricsConfig;
+  admin: AdminConfig;
   /** Non-fatal notes from loading (legacy keys ignored, and so on). */
   warnings: string[];
   /** Unset "$VAR"s let pass by a lenient load (see LoadOptions.lenientEnv); else empty. */

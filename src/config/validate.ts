@@ -341,6 +341,7 @@ export function validateConfig(doc: Table, ctx: ValidateContext): Config {
     "auth",
     "oauth",
     "metrics",
+    "admin",
   ]);
 
   // [server]
@@ -668,6 +669,19 @@ export function validateConfig(doc: Table, ctx: ValidateContext): Config {
     enabled: c.bool(mt.enabled, "metrics.enabled") ?? false,
     token: c.str(mt.token, "metrics.token") || undefined,
   };
+  // [admin]
+  const ad = c.table(root.admin, "admin", ["enabled", "token", "allow_remote"]);
+  const admin = {
+    enabled: c.bool(ad.enabled, "admin.enabled") ?? false,
+    token: c.str(ad.token, "admin.token") || undefined,
+    allow_remote: c.bool(ad.allow_remote, "admin.allow_remote") ?? false,
+  };
+  if (admin.allow_remote && !server.api_key) {
+    c.fail(
+      "admin.allow_remote",
+      "needs server.api_key as well (the API is then reachable off this host)",
+    );
+  }
   if (router.quota_soft_limit > 1) {
     c.fail(
       "router.quota_soft_limit",
@@ -689,6 +703,7 @@ export function validateConfig(doc: Table, ctx: ValidateContext): Config {
     auth,
     oauth,
     metrics,
+    admin,
     warnings: c.warnings,
     unsetEnv: c.unsetEnv,
   };

@@ -23,6 +23,7 @@ import { Logger, type RequestLog } from "./log.ts";
 import { presentedCredentials, repeatedCredential } from "./headers.ts";
 import { clientSignal, readBodyDirect, requestHeaderPairs } from "../runtime/serve.ts";
 import { parseRange, type Range, rangeIncludes, scanBody } from "./body_scan.ts";
+import type { Admin } from "../admin/api.ts";
 
 /** Options for createApp. */
 export interface AppOptions {
@@ -63,6 +64,8 @@ export interface CcmuxApp {
   readonly quota: QuotaBook;
   /** The usage records (kept over reloads). */
   readonly usage: UsageBook;
+  /** Ends the long-lived streams (the admin API's /api/events) so a drain need not wait. */
+  closeStreams(): void;
 }
 
 /** The header that carries the id of the request's log line on every answer of ccmux. */
@@ -92,6 +95,15 @@ interface State {
   allowedHosts: Set<string>;
   /** log_level is "debug": requests log header names, candidates and timings too. */
   debug: boolean;
+  /** `[admin] enabled`: the admin token's hash, once the first admin request needed it. */
+  adminTokenHash?: Buffer;
+}
+
+/** The admin module, loaded on the first admin request (never when [admin] is off). */
+interface AdminModule {
+  admin: Admin;
+  refusal: (req: Request, path: string, config: Config, tokenHash: Buffer) => Response | undefined;
+  token: (config: Config) => string;
 }
 
 /**
@@ -118,6 +130,23 @@ export function createApp(opts: AppOptions): CcmuxApp {
   /** Counts requests finished while the metrics module loads, then hands them over. */
   const loadMetrics = (): Promise<Metrics> =>
     metrics ??= import("../quota/metrics.ts").then((m) => new m.Metrics(() => quota));
+  let adminModule: Promise<AdminModule> | undefined;
+  let adminLoaded: Admin | undefined;
+  const loadAdmin = (): Promise<AdminModule> =>
+    adminModule ??= Promise.all([
+      import("../admin/api.ts"),
+      import("../admin/guard.ts"),
+      import("../admin/token.ts"),
+    ]).then(([api, guard, token]) => {
+      adminLoaded = api.createAdmin({
+        config: () => state.config,
+        tokens: () => state.givenTokens,
+        cooldown: () => state.cooldown,
+        quota,
+        usage,
+      });
+      return { admin: adminLoaded, refusal: guard.adminRefusal, token: token.adminToken };
+    });
   const makeState = (config: Config, given?: TokenSource, prev?: State): State => {
     let tokens = given;
     const logger = new Logger(sink, config.server.log_level, config.server.log_format);
@@ -147,6 +176,8 @@ export function createApp(opts: AppOptions): CcmuxApp {
       observers.push((l) => loaded ? loaded.observe(l) : early.push(l));
       if (tokens) tokens = countRefreshes(tokens, (id) => void m!.then((x) => x.refreshed(id)));
     }
+    // The admin API's live log and provider stats (nothing to tell until it is loaded).
+    if (config.admin.enabled) observers.push((l) => adminLoaded?.observe(l));
     return {
       config,
       tokens,
@@ -197,7 +228,9 @@ export function createApp(opts: AppOptions): CcmuxApp {
     // Deny by default: only /health is public. Checking "/v1/" prefixes would let a %-encoded
     // path (/%761/messages), which the router decodes, slip past.
     if (path !== "/health") {
-      if (req.headers.has("origin")) {
+      // The admin paths check Origin (only serve's own) and their own token: admin/guard.ts.
+      const admin = s.config.admin.enabled && isAdminPath(path);
+      if (!admin && req.headers.has("origin")) {
         return errorResponse(403, "ccmux: requests from web pages (Origin header) are refused");
       }
       const repeated = repeatedCredential(req.headers);
@@ -207,6 +240,7 @@ export function createApp(opts: AppOptions): CcmuxApp {
           `ccmux: the ${repeated} header was sent more than once (or holds a list); send one`,
         );
       }
+      if (admin) return undefined;
       if (path === "/metrics" && s.metricsTokenHash) {
         // Its own token (a scraper's), instead of the clients' key.
         if (!clientKeyMatches(req.headers, s.metricsTokenHash)) {
@@ -355,12 +389,23 @@ export function createApp(opts: AppOptions): CcmuxApp {
     if (path === "/metrics" && s.metrics && request.method === "GET") {
       return metricsAnswer(s.metrics).then((r) => logged(request, path, r, s, started));
     }
+    if (s.config.admin.enabled && isAdminPath(path)) {
+      return adminAnswer(request, path, s).catch(internalError)
+        .then((r) => logged(request, path, r, s, started));
+    }
     // deno-lint-ignore no-explicit-any
     const res = hono.fetch(request, ...(rest as [any, any]));
     return res instanceof Promise
       ? res.then((r) => logged(request, path, r, s, started))
       : logged(request, path, res, s, started);
   };
+
+  async function adminAnswer(request: Request, path: string, s: State): Promise<Response> {
+    const m = await loadAdmin();
+    s.adminTokenHash ??= sha256(m.token(s.config));
+    return m.refusal(request, path, s.config, s.adminTokenHash) ??
+      await m.admin.handle(request, path);
+  }
 
   const precheck = (request: Request): Response | undefined => {
     const s = state;
@@ -391,7 +436,15 @@ export function createApp(opts: AppOptions): CcmuxApp {
     precheck,
     quota,
     usage,
+    closeStreams() {
+      adminLoaded?.events.close();
+    },
   };
+}
+
+/** The paths of the management API and admin page (raw, not %-decoded: deny by default). */
+function isAdminPath(path: string): boolean {
+  return path.startsWith("/api/") || path === "/admin" || path === "/callback";
 }
 
 /** Tells each observer of a finished request. */

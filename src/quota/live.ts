@@ -59,13 +59,16 @@ export function providersOf(config: Config, id: string): ProviderConfig[] {
 /** Serve's saved windows of account `id`'s providers. */
 export function savedQuota(config: Config, saved: ProviderQuota[], id: string): QuotaView[] {
   const names = new Set(providersOf(config, id).map((p) => p.name));
-  return saved.filter((q) => q.account === id || names.has(q.provider)).map((q) => {
-    const v = view(q.provider, "saved", q.windows);
-    if (q.status) v.status = q.status;
-    v.updated_at = iso(q.updated_at);
-    if (q.exhausted && q.exhausted.until > Date.now()) v.exhausted_until = iso(q.exhausted.until);
-    return v;
-  });
+  return saved.filter((q) => q.account === id || names.has(q.provider)).map(savedView);
+}
+
+/** One provider's saved (or serve's current) windows as status shows them. */
+export function savedView(q: ProviderQuota): QuotaView {
+  const v = view(q.provider, "saved", q.windows);
+  if (q.status) v.status = q.status;
+  v.updated_at = iso(q.updated_at);
+  if (q.exhausted && q.exhausted.until > Date.now()) v.exhausted_until = iso(q.exhausted.until);
+  return v;
 }
 
 type Family = "anthropic" | "codex" | "copilot";
