@@ -14,7 +14,8 @@ import { estimateInputTokens } from "./estimate.ts";
 import { failureResponse, relayTransform } from "./relay.ts";
 import { applyProviderHeaders, clientCredential } from "./headers.ts";
 import type { CredentialPolicy } from "./credential_policy.ts";
-import { takeRawBody, upstreamFetch } from "../runtime/http_client.ts";
+import { takeRawBody } from "../runtime/http_client.ts";
+import { postUpstream as post } from "./upstream_post.ts";
 import { anthropicToOpenAI } from "../translate/request.ts";
 import { ChatJsonWriter } from "../translate/chat_json.ts";
 import { openAIToAnthropic } from "../translate/response.ts";
@@ -142,23 +143,6 @@ export class OpenAIAdapter implements ProviderAdapter {
     if (stream) return new Response(messageEvents(msg), { status: 200, headers: out });
     return new Response(JSON.stringify(msg), { status: 200, headers: out });
   }
-}
-
-function post(
-  url: string,
-  headers: Record<string, string>,
-  body: string,
-  signal: AbortSignal,
-  timeouts: Config["server"]["timeouts"],
-): Promise<Response> {
-  return upstreamFetch(url, {
-    method: "POST",
-    headers,
-    body,
-    signal,
-    connectTimeoutMs: timeouts.connect_timeout_ms,
-    idleTimeoutMs: timeouts.idle_timeout_ms,
-  });
 }
 
 /** The response body as text; on Node read straight from node:http, without a web stream. */

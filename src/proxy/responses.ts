@@ -20,7 +20,7 @@ import { chatgptAccountId, MissingAccountIdError } from "./chatgpt_account.ts";
 import { codexUsageLimit } from "./codex_limits.ts";
 import { exhaustedResponse, type Exhaustion, markExhausted, markSignals } from "./quota.ts";
 import { collectBody, failureResponse, relayTransform } from "./relay.ts";
-import { upstreamFetch } from "../runtime/http_client.ts";
+import { postUpstream as post } from "./upstream_post.ts";
 import { VERSION } from "../version.ts";
 import { validateRequest } from "../translate/validate.ts";
 import { anthropicToResponses } from "../translate/responses/request.ts";
@@ -125,23 +125,6 @@ export class ResponsesAdapter implements ProviderAdapter {
       res.headers,
     );
   }
-}
-
-function post(
-  url: string,
-  headers: Record<string, string>,
-  body: string,
-  signal: AbortSignal,
-  timeouts: Config["server"]["timeouts"],
-): Promise<Response> {
-  return upstreamFetch(url, {
-    method: "POST",
-    headers,
-    body,
-    signal,
-    connectTimeoutMs: timeouts.connect_timeout_ms,
-    idleTimeoutMs: timeouts.idle_timeout_ms,
-  });
 }
 
 const USAGE_LIMIT = "the ChatGPT plan's usage limit has been reached";
