@@ -4,7 +4,6 @@
 // first content is an error status, so the dispatcher can fail over). count_tokens is answered
 // locally.
 import { Buffer } from "node:buffer";
-import type { Config } from "../config/types.ts";
 import type { Candidate } from "./route_types.ts";
 import type { ProviderAdapter, UpstreamRequest } from "./provider.ts";
 import { errorResponse, errorType } from "./errors.ts";

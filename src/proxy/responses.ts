@@ -7,7 +7,6 @@
 // A client that did not ask to stream gets the stream collected into one message. A usage limit
 // marks the response for the dispatcher's quota hook (src/proxy/quota.ts). count_tokens is
 // answered locally with the estimate.
-import type { Config } from "../config/types.ts";
 import type { TokenRecord } from "../auth/types.ts";
 import type { Candidate } from "./route_types.ts";
 import type { ProviderAdapter, UpstreamRequest } from "./provider.ts";
