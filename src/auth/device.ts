@@ -30,6 +30,36 @@ export class DeviceFlowError extends LoginError {
   }
 }
 
+/**
+ * The poll outcome for an RFC 8628 §3.5 error code (OpenAI's device sign-in uses the same
+ * names): pending or slow_down (with the server's new interval, if it names one), a
+ * DeviceFlowError for a denial or an expired code, undefined for any other code.
+ */
+export function deviceErrorOutcome(
+  error: string | undefined,
+  interval: unknown,
+  userCode: string,
+): PollOutcome | undefined {
+  switch (error) {
+    case "authorization_pending":
+      return { status: "pending" };
+    case "slow_down":
+      return { status: "slow_down", interval_s: parseInterval(interval) };
+    case "access_denied":
+      throw new DeviceFlowError(
+        "access_denied",
+        "the sign-in was denied at the device page (access_denied); nothing was stored",
+      );
+    case "expired_token":
+      throw new DeviceFlowError(
+        "expired_token",
+        `the code ${userCode} expired before the sign-in was approved (expired_token); ` +
+          "run the command again for a new code",
+      );
+  }
+  return undefined;
+}
+
 /** A started device sign-in: what the user is shown and how to poll for the outcome. */
 export interface DeviceGrant {
   user_code: string;

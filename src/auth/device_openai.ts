@@ -9,7 +9,7 @@ import { RedirectRefusedError } from "./no_redirect.ts";
 import { checkEndpoint, exchangeIssuedCode, LoginError, NETWORK_TIMEOUT_MS } from "./pkce_flow.ts";
 import {
   DEFAULT_INTERVAL_S,
-  DeviceFlowError,
+  deviceErrorOutcome,
   type DeviceGrant,
   parseInterval,
   type PollOutcome,
@@ -84,24 +84,8 @@ export async function startOpenAIDevice(s: PkceSession): Promise<DeviceGrant> {
       // OpenAI answers "not approved yet" with 403 or 404.
       if (res.status === 403 || res.status === 404) return { status: "pending" };
       if (res.status === 429) return { status: "slow_down" };
-      const error = errorCode(body);
-      switch (error) {
-        case "authorization_pending":
-          return { status: "pending" };
-        case "slow_down":
-          return { status: "slow_down", interval_s: parseInterval(body?.interval) };
-        case "access_denied":
-          throw new DeviceFlowError(
-            "access_denied",
-            "the sign-in was denied at the device page (access_denied); nothing was stored",
-          );
-        case "expired_token":
-          throw new DeviceFlowError(
-            "expired_token",
-            `the code ${userCode} expired before the sign-in was approved (expired_token); ` +
-              "run the command again for a new code",
-          );
-      }
+      const outcome = deviceErrorOutcome(errorCode(body), body?.interval, userCode);
+      if (outcome) return outcome;
       throw new LoginError(`the device token endpoint answered ${describe(res, body)}`);
     },
   };

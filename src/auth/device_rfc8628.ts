@@ -20,7 +20,7 @@ import {
 import { RedirectRefusedError } from "./no_redirect.ts";
 import {
   DEFAULT_INTERVAL_S,
-  DeviceFlowError,
+  deviceErrorOutcome,
   type DeviceGrant,
   parseInterval,
   type PollOutcome,
@@ -113,27 +113,13 @@ async function startRfc8628(
           if (e instanceof RedirectRefusedError) throw e;
           throw new LoginError(`polling ${server} for the sign-in failed: ${describeError(e)}`);
         }
-        switch (e.error) {
-          case "authorization_pending":
-            return { status: "pending" };
-          case "slow_down":
-            return { status: "slow_down", interval_s: parseInterval(e.cause?.interval) };
-          case "access_denied":
-            throw new DeviceFlowError(
-              "access_denied",
-              "the sign-in was denied at the device page (access_denied); nothing was stored",
-            );
-          case "expired_token":
-            throw new DeviceFlowError(
-              "expired_token",
-              `the code ${userCode} expired before the sign-in was approved (expired_token); ` +
-                "run the command again for a new code",
-            );
-          case "device_flow_disabled":
-            throw new LoginError(
-              "the OAuth App does not allow the device flow (device_flow_disabled): tick " +
-                `"Enable Device Flow" in its settings`,
-            );
+        const outcome = deviceErrorOutcome(e.error, e.cause?.interval, userCode);
+        if (outcome) return outcome;
+        if (e.error === "device_flow_disabled") {
+          throw new LoginError(
+            "the OAuth App does not allow the device flow (device_flow_disabled): tick " +
+              `"Enable Device Flow" in its settings`,
+          );
         }
         const desc = e.error_description ? `: ${e.error_description.slice(0, 200)}` : "";
         throw new LoginError(`${server} refused the sign-in (${e.error}${desc})`);
