@@ -11,33 +11,13 @@ import {
   startUpstreamStub,
   type UpstreamStub,
 } from "./helpers/upstream_stub.ts";
-import { startCcmux } from "./helpers/ccmux_server.ts";
+import { providerChain, startCcmux } from "./helpers/ccmux_server.ts";
 import Anthropic from "@anthropic-ai/sdk";
 import { createServer, type Socket } from "node:net";
 import { isDeno } from "../src/runtime/info.ts";
 
 /** A config with providers p1..pN at `urls`, and model "m" mapped to them in order. */
-function chain(urls: string[], extra = ""): string {
-  let toml = `${extra}\n`;
-  urls.forEach((url, i) => {
-    toml += `[[providers]]
-name = "p${i + 1}"
-provider_type = "anthropic"
-auth_type = "apikey"
-api_key = "key-p${i + 1}"
-base_url = "${url}"
-`;
-  });
-  toml += `[[models]]\nname = "m"\n`;
-  urls.forEach((_, i) => {
-    toml += `[[models.mappings]]
-provider = "p${i + 1}"
-actual_model = "model-${i + 1}"
-priority = ${i + 1}
-`;
-  });
-  return toml;
-}
+const chain = (urls: string[], extra = "") => providerChain(urls, { extra });
 
 function post(url: string, body: Record<string, unknown> = {}) {
   return fetch(url + "/v1/messages", {

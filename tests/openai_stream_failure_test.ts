@@ -6,32 +6,12 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { chatChunks, type OpenAIReply, startOpenAIStub } from "./helpers/openai_stub.ts";
-import { startCcmux } from "./helpers/ccmux_server.ts";
+import { providerChain, startCcmux } from "./helpers/ccmux_server.ts";
 
 type Obj = Record<string, unknown>;
 
 /** Providers p1..pN at `urls` (OpenAI-compatible), model "m" mapped to them in order. */
-function chain(urls: string[]): string {
-  let toml = "";
-  urls.forEach((url, i) => {
-    toml += `[[providers]]
-name = "p${i + 1}"
-provider_type = "openai"
-auth_type = "apikey"
-api_key = "sk-key-p${i + 1}"
-base_url = "${url}"
-`;
-  });
-  toml += `[[models]]\nname = "m"\n`;
-  urls.forEach((_, i) => {
-    toml += `[[models.mappings]]
-provider = "p${i + 1}"
-actual_model = "model-${i + 1}"
-priority = ${i + 1}
-`;
-  });
-  return toml;
-}
+const chain = (urls: string[]) => providerChain(urls, { type: "openai", keyPrefix: "sk-" });
 
 function post(url: string) {
   return fetch(url + "/v1/messages", {

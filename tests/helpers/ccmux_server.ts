@@ -23,6 +23,36 @@ export function testConfig(toml: string, env: Record<string, string> = {}): Conf
   return parseConfig(toml, "test.toml", env);
 }
 
+/**
+ * TOML for providers p1..pN at `urls` (API keys `${keyPrefix}key-p1`…), with model "m" mapped to
+ * them in that order; `extra` goes first (e.g. a [server.timeouts] table).
+ */
+export function providerChain(
+  urls: string[],
+  opts: { type?: "anthropic" | "openai"; keyPrefix?: string; extra?: string } = {},
+): string {
+  const { type = "anthropic", keyPrefix = "", extra = "" } = opts;
+  let toml = `${extra}\n`;
+  urls.forEach((url, i) => {
+    toml += `[[providers]]
+name = "p${i + 1}"
+provider_type = "${type}"
+auth_type = "apikey"
+api_key = "${keyPrefix}key-p${i + 1}"
+base_url = "${url}"
+`;
+  });
+  toml += `[[models]]\nname = "m"\n`;
+  urls.forEach((_, i) => {
+    toml += `[[models.mappings]]
+provider = "p${i + 1}"
+actual_model = "model-${i + 1}"
+priority = ${i + 1}
+`;
+  });
+  return toml;
+}
+
 /** Starts ccmux with `config` (a Config or TOML text). */
 export async function startCcmux(
   config: Config | string,
