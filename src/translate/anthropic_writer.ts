@@ -211,16 +211,7 @@ export class SseSink implements AnthropicSink {
   }
 
   messageStart(id: string, model: string, usage: AnthropicUsage): void {
-    const message = {
-      id,
-      type: "message",
-      role: "assistant",
-      model,
-      content: [],
-      stop_reason: null,
-      stop_sequence: null,
-      usage,
-    };
+    const message = startedMessage(id, model, usage);
     this.#event("message_start", JSON.stringify({ type: "message_start", message }));
   }
 
@@ -294,16 +285,7 @@ export class MessageSink implements AnthropicSink {
   }
 
   messageStart(id: string, model: string, usage: AnthropicUsage): void {
-    this.#message = {
-      id,
-      type: "message",
-      role: "assistant",
-      model,
-      content: [],
-      stop_reason: null,
-      stop_sequence: null,
-      usage: { ...usage },
-    };
+    this.#message = startedMessage(id, model, { ...usage });
   }
 
   blockStart(index: number, kind: BlockKind, toolId?: string, toolName?: string): void {
@@ -370,4 +352,18 @@ export function messageEvents(msg: AnthropicMessage): string {
   }
   w.finish(msg.stop_reason ?? "end_turn", msg.usage);
   return sink.take();
+}
+
+/** A message as message_start announces it: no content and no stop reason yet. */
+function startedMessage(id: string, model: string, usage: AnthropicUsage): AnthropicMessage {
+  return {
+    id,
+    type: "message",
+    role: "assistant",
+    model,
+    content: [],
+    stop_reason: null,
+    stop_sequence: null,
+    usage,
+  };
 }
